@@ -1,0 +1,300 @@
+"""Row validation with Great Expectations 1.x: one expectation suite per feed kind decides which
+rows are good; every rejected row gets the first rule it broke, its field and value.
+
+Values are parsed first (numbers, ISO 8601 times with an offset); references to known elements,
+within-file duplicates and self-loops become boolean columns. Then the kind's suite runs over the
+typed frame as a Great Expectations batch, with ``result_format="COMPLETE"`` so each failing
+expectation lists the rows it failed. Each expectation's ``meta`` names the contract field and
+says in the operator's words what is wrong.
+
+Example
+-------
+>>> import pandas as pd, numpy as np
+>>> frame = pd.DataFrame({"observed_at": ["2024-01-01T16:10:00+09:00", "2024-01-01T16:10:00"],
+...                       "power_feed": ["F1", "F2"], "state": ["off", "on"]})
+>>> out = validate_rows("power_status", frame, np.array([2, 3]), ValidationContext())
+>>> len(out.good), out.rejects[0].line, out.rejects[0].field
+(1, 3, 'observed_at')
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from resilience.feeds.readers import Reject
+from resilience.topology.model import (
+    FEED_POWER_STATES,
+    LINK_STATES,
+    MEDIA,
+    NODE_KINDS,
+    NODE_STATES,
+    POWER_STATES,
+)
+
+__all__ = ["ValidationContext", "Validated", "validate_rows", "expectation_suite_spec"]
+
+_OFFSET_RE = r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+@dataclass
+class ValidationContext:
+    """What the rules are checked against: known elements and the current time."""
+
+    known_nodes: Iterable[str] | None = None
+    known_links: Iterable[str] | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    future_tolerance: timedelta = timedelta(minutes=10)
+
+
+@dataclass
+class Validated:
+    """Accepted rows (typed, with ``_line``) and the rejected ones with their reasons."""
+
+    good: pd.DataFrame
+    rejects: list[Reject]
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+def _text(s: pd.Series) -> pd.Series:
+    """Trimmed text; empty becomes missing (None) so not-null rules see it."""
+    s = s.astype(str).str.strip()
+    return s.where(s != "", None)
+
+
+def _number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parsed floats and a flag 'given but not a number' (``nan`` text counts as not a number)."""
+    s = raw.astype(str).str.strip()
+    num = pd.to_numeric(s.str.replace(",", "", regex=False).where(s != "", None), errors="coerce")
+    num = num.astype("float64")
+    bad = (s != "") & num.isna()
+    return num, bad
+
+
+def _time(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parsed UTC times, a flag 'given but unparseable', a flag 'given without an offset'."""
+    s = raw.astype(str).str.strip()
+    given = s != ""
+    has_offset = s.str.contains(_OFFSET_RE, regex=True)
+    ts = pd.to_datetime(s.where(given & has_offset, None), format="ISO8601", utc=True, errors="coerce")
+    bad = given & has_offset & ts.isna()
+    naive = given & ~has_offset
+    return ts, bad, naive
+
+
+def _isin(values: pd.Series, known: Iterable[str] | None) -> pd.Series:
+    if known is None:
+        return pd.Series(True, index=values.index)
+    if not isinstance(known, pd.Index | set | frozenset):
+        known = pd.Index(list(known))
+    return values.isin(known)
+
+
+# --- the suites ------------------------------------------------------------------------------
+
+def _rule(kind: str, column: str, field_: str, reason: str, **kw) -> tuple:
+    return (kind, column, field_, reason, kw)
+
+
+def expectation_suite_spec(kind: str) -> list[tuple]:
+    """The rules of one feed kind, in order: (expectation, column, field, reason, kwargs).
+
+    >>> [r[0] for r in expectation_suite_spec("link_status")][:2]
+    ['ExpectColumnValuesToNotBeNull', 'ExpectColumnValuesToBeInSet']
+    """
+    nn, ins, btw = "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeInSet", "ExpectColumnValuesToBeBetween"
+    ok = {"value_set": [True]}
+    ts_rules = [
+        _rule(nn, "observed_at_raw", "observed_at", "missing time"),
+        _rule(ins, "_observed_at_has_offset", "observed_at", "time without a UTC offset (naive times are not guessed)", **ok),
+        _rule(ins, "_observed_at_parses", "observed_at", "not an ISO 8601 time", **ok),
+        _rule(ins, "_observed_at_not_future", "observed_at", "time too far in the future (clock or feed error)", **ok),
+    ]
+    if kind == "nodes":
+        return [
+            _rule(nn, "node_id", "node_id", "missing node_id"),
+            _rule(ins, "_node_id_first", "node_id", "duplicate node_id in this file", **ok),
+            _rule(nn, "kind", "kind", "missing kind"),
+            _rule(ins, "kind", "kind", f"kind not one of {', '.join(NODE_KINDS)}", value_set=list(NODE_KINDS)),
+            _rule(nn, "operator", "operator", "missing operator"),
+            _rule(ins, "_lat_parses", "lat", "latitude is not a number (NaN or text)", **ok),
+            _rule(btw, "lat", "lat", "latitude out of range -90..90", min_value=-90, max_value=90),
+            _rule(ins, "_lon_parses", "lon", "longitude is not a number (NaN or text)", **ok),
+            _rule(btw, "lon", "lon", "longitude out of range -180..180", min_value=-180, max_value=180),
+            _rule(nn, "subscribers", "subscribers", "subscribers missing or not a number"),
+            _rule(btw, "subscribers", "subscribers", "negative subscribers", min_value=0),
+            _rule(ins, "_subscribers_integral", "subscribers", "subscribers is not a whole number", **ok),
+            _rule(nn, "battery_hours", "battery_hours", "battery_hours missing or not a number ('inf' for a generator)"),
+            _rule(btw, "battery_hours", "battery_hours", "negative battery_hours", min_value=0),
+        ]
+    if kind == "links":
+        return [
+            _rule(nn, "link_id", "link_id", "missing link_id"),
+            _rule(ins, "_link_id_first", "link_id", "duplicate link_id in this file", **ok),
+            _rule(nn, "a", "a", "missing endpoint a"),
+            _rule(nn, "b", "b", "missing endpoint b"),
+            _rule(ins, "_a_known", "a", "endpoint a is not a known node", **ok),
+            _rule(ins, "_b_known", "b", "endpoint b is not a known node", **ok),
+            _rule(ins, "_not_self_loop", "b", "self-loop: a link from a node to itself", **ok),
+            _rule(nn, "medium", "medium", "missing medium"),
+            _rule(ins, "medium", "medium", f"medium not one of {', '.join(MEDIA)}", value_set=list(MEDIA)),
+            _rule(ins, "_capacity_mbps_parses", "capacity_mbps", "capacity_mbps is not a number", **ok),
+            _rule(btw, "capacity_mbps", "capacity_mbps", "negative capacity_mbps", min_value=0),
+        ]
+    if kind == "node_status":
+        return ts_rules + [
+            _rule(nn, "node_id", "node_id", "missing node_id"),
+            _rule(ins, "_node_known", "node_id", "status for an unknown node", **ok),
+            _rule(ins, "state", "state", f"state not one of {', '.join(NODE_STATES)}", value_set=list(NODE_STATES)),
+            _rule(ins, "power", "power", f"power not one of {', '.join(POWER_STATES)}", value_set=list(POWER_STATES)),
+            _rule(ins, "_battery_remaining_min_parses", "battery_remaining_min", "battery_remaining_min is not a number", **ok),
+            _rule(btw, "battery_remaining_min", "battery_remaining_min", "negative battery_remaining_min", min_value=0),
+        ]
+    if kind == "link_status":
+        return ts_rules + [
+            _rule(nn, "link_id", "link_id", "missing link_id"),
+            _rule(ins, "_link_known", "link_id", "status for an unknown link", **ok),
+            _rule(ins, "state", "state", f"state not one of {', '.join(LINK_STATES)}", value_set=list(LINK_STATES)),
+        ]
+    if kind == "power_status":
+        return ts_rules + [
+            _rule(nn, "power_feed", "power_feed", "missing power_feed"),
+            _rule(ins, "state", "state", f"state not one of {', '.join(FEED_POWER_STATES)}", value_set=list(FEED_POWER_STATES)),
+            _rule(ins, "_expected_restore_at_has_offset", "expected_restore_at", "time without a UTC offset", **ok),
+            _rule(ins, "_expected_restore_at_parses", "expected_restore_at", "not an ISO 8601 time", **ok),
+        ]
+    raise ValueError(f"no expectation suite for feed kind {kind!r}")
+
+
+def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame:
+    """Typed values plus the boolean check columns the suite refers to."""
+    t = pd.DataFrame(index=raw.index)
+    col = lambda c: raw[c] if c in raw else pd.Series("", index=raw.index)  # noqa: E731
+    if kind in ("node_status", "link_status", "power_status"):
+        ts, bad, naive = _time(col("observed_at"))
+        t["observed_at_raw"] = _text(col("observed_at"))
+        t["observed_at"] = ts
+        t["_observed_at_has_offset"] = ~naive
+        t["_observed_at_parses"] = ~bad
+        limit = pd.Timestamp(ctx.now + ctx.future_tolerance)
+        t["_observed_at_not_future"] = ~(ts > limit).fillna(False).astype(bool)
+    if kind == "nodes":
+        t["node_id"] = _text(col("node_id"))
+        t["_node_id_first"] = ~t["node_id"].duplicated() | t["node_id"].isna()
+        for c in ("kind", "operator", "name", "prefecture", "municipality", "power_feed"):
+            t[c] = _text(col(c))
+        for c in ("lat", "lon", "subscribers", "battery_hours"):
+            t[c], bad = _number(col(c))
+            t[f"_{c}_parses"] = ~bad
+        t["_subscribers_integral"] = (t["subscribers"].isna() | (t["subscribers"] % 1 == 0))
+    elif kind == "links":
+        for c in ("link_id", "a", "b", "medium", "srlg"):
+            t[c] = _text(col(c))
+        t["_link_id_first"] = ~t["link_id"].duplicated() | t["link_id"].isna()
+        t["_a_known"] = _isin(t["a"], ctx.known_nodes) | t["a"].isna()
+        t["_b_known"] = _isin(t["b"], ctx.known_nodes) | t["b"].isna()
+        t["_not_self_loop"] = (t["a"] != t["b"]) | t["a"].isna()
+        t["capacity_mbps"], bad = _number(col("capacity_mbps"))
+        t["_capacity_mbps_parses"] = ~bad
+    elif kind == "node_status":
+        for c in ("node_id", "state", "power"):
+            t[c] = _text(col(c))
+        t["_node_known"] = _isin(t["node_id"], ctx.known_nodes) | t["node_id"].isna()
+        t["battery_remaining_min"], bad = _number(col("battery_remaining_min"))
+        t["_battery_remaining_min_parses"] = ~bad
+    elif kind == "link_status":
+        for c in ("link_id", "state"):
+            t[c] = _text(col(c))
+        t["_link_known"] = _isin(t["link_id"], ctx.known_links) | t["link_id"].isna()
+    elif kind == "power_status":
+        for c in ("power_feed", "state"):
+            t[c] = _text(col(c))
+        ts, bad, naive = _time(col("expected_restore_at"))
+        t["expected_restore_at"] = ts
+        t["_expected_restore_at_has_offset"] = ~naive
+        t["_expected_restore_at_parses"] = ~bad
+    return t
+
+
+@lru_cache(maxsize=1)
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass
+    asset = ctx.data_sources.add_pandas("feeds").add_dataframe_asset("rows")
+    return ctx, asset.add_batch_definition_whole_dataframe("all_rows")
+
+
+@lru_cache(maxsize=None)
+def _suite(kind: str):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    ctx, _ = _context()
+    suite = gx.ExpectationSuite(name=f"resilience_{kind}")
+    for i, (etype, column, field_, reason, kw) in enumerate(expectation_suite_spec(kind)):
+        cls = getattr(gxe, etype)
+        suite.add_expectation(cls(column=column, meta={"order": i, "field": field_, "reason": reason}, **kw))
+    return ctx.suites.add(suite)
+
+
+def validate_rows(kind: str, raw: pd.DataFrame, lines: np.ndarray, ctx: ValidationContext) -> Validated:
+    """Validate raw string rows of one feed kind with its Great Expectations suite.
+
+    Returns the typed good rows (with a ``_line`` column) and one :class:`Reject` per bad row:
+    the first rule (in suite order) it broke.
+    """
+    typed = _typed(kind, raw.reset_index(drop=True), ctx)
+    typed["_line"] = np.asarray(lines, dtype=np.int64)
+    if typed.empty:
+        return Validated(typed, [])
+    _, batch_definition = _context()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": typed})
+    result = batch.validate(_suite(kind), result_format={"result_format": "COMPLETE"})
+    first_failure = np.full(len(typed), -1, dtype=np.int64)
+    spec = expectation_suite_spec(kind)
+    for res in result.results:
+        if res.success:
+            continue
+        order = res.expectation_config.meta["order"]
+        idx = res.result.get("unexpected_index_list") or []
+        if not idx and res.result.get("unexpected_count"):
+            raise RuntimeError(f"expectation {spec[order][0]} gave no row indices")
+        idx = np.asarray([i if not isinstance(i, dict) else i["index"] for i in idx], dtype=np.int64)
+        free = idx[(first_failure[idx] < 0) | (first_failure[idx] > order)]
+        first_failure[free] = order
+    bad_rows = np.flatnonzero(first_failure >= 0)
+    rejects: list[Reject] = []
+    for r in bad_rows:
+        etype, column, field_, reason, _ = spec[first_failure[r]]
+        src = field_ if field_ in raw.columns else None
+        value = raw.iat[r, raw.columns.get_loc(src)] if src else None
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        rejects.append(Reject(int(typed["_line"].iat[r]), field_, value, _rule_name(etype), reason))
+    good = typed.drop(index=bad_rows) if len(bad_rows) else typed
+    return Validated(good.reset_index(drop=True), rejects)
+
+
+def _rule_name(etype: str) -> str:
+    """``ExpectColumnValuesToBeInSet`` -> ``expect_column_values_to_be_in_set``."""
+    out = []
+    for ch in etype:
+        if ch.isupper() and out:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

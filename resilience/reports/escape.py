@@ -1,0 +1,34 @@
+"""Escaping of names that come from feeds, for every place they are shown.
+
+Example
+-------
+>>> csv_safe("=HYPERLINK(\\"http://x\\")")
+"'=HYPERLINK(\\"http://x\\")"
+>>> html_text("<script>")
+'&lt;script&gt;'
+"""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["csv_safe", "html_text"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """Neutralise spreadsheet formulas (CSV injection): prefix a quote to text starting with
+    ``= + - @`` or a tab/CR. Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def html_text(value: object) -> str:
+    """HTML-escape any value for text or attribute context."""
+    return html.escape("" if value is None else str(value), quote=True)

@@ -1,0 +1,258 @@
+"""SQLAlchemy tables: current state, transitions-only history, feed archive, quarantine, snapshots.
+
+Current-state tables (``node_status``, ``link_status``, ``power_status``) hold one row per
+element; the ``*_history`` tables get a row only when a state actually changes, so a national
+feed every five minutes stays small. Snapshot tables are keyed by ``snapshot_id`` and written in
+one transaction; readers take the latest row of ``snapshots`` with ``status = 'complete'``.
+
+Example
+-------
+>>> from resilience.store.tables import metadata
+>>> sorted(metadata.tables)[:3]
+['feed_files', 'link_status', 'link_status_history']
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "metadata",
+    "feed_files",
+    "nodes",
+    "links",
+    "node_status",
+    "node_status_history",
+    "link_status",
+    "link_status_history",
+    "power_status",
+    "power_status_history",
+    "quarantine",
+    "snapshots",
+    "snapshot_elements",
+    "snapshot_srlgs",
+    "snapshot_nodes_out",
+    "snapshot_aggregates",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+feed_files = Table(
+    "feed_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("ingested_at", TS, nullable=False),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node_id", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("prefecture", String(128), nullable=False, default=""),
+    Column("municipality", String(128), nullable=False, default=""),
+    Column("subscribers", BigInteger, nullable=False, default=0),
+    Column("battery_hours", Float, nullable=False, default=0.0),
+    Column("power_feed", String(128), nullable=False, default=""),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("link_id", String(128), primary_key=True),
+    Column("a", String(128), nullable=False, index=True),
+    Column("b", String(128), nullable=False, index=True),
+    Column("medium", String(32), nullable=False),
+    Column("capacity_mbps", Float),
+    Column("srlg", Text, nullable=False, default=""),  # ';'-separated group ids
+)
+
+node_status = Table(
+    "node_status",
+    metadata,
+    Column("node_id", String(128), primary_key=True),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("power", String(16), nullable=False),
+    Column("battery_remaining_min", Float),
+)
+
+node_status_history = Table(
+    "node_status_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("node_id", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("power", String(16), nullable=False),
+    Column("battery_remaining_min", Float),
+    Column("file_sha256", String(64)),
+    Index("ix_node_status_history_node_time", "node_id", "observed_at"),
+)
+
+link_status = Table(
+    "link_status",
+    metadata,
+    Column("link_id", String(128), primary_key=True),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(16), nullable=False),
+)
+
+link_status_history = Table(
+    "link_status_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("link_id", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("file_sha256", String(64)),
+    Index("ix_link_status_history_link_time", "link_id", "observed_at"),
+)
+
+power_status = Table(
+    "power_status",
+    metadata,
+    Column("power_feed", String(128), primary_key=True),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("expected_restore_at", TS),
+)
+
+power_status_history = Table(
+    "power_status_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("power_feed", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("expected_restore_at", TS),
+    Column("file_sha256", String(64)),
+    Index("ix_power_status_history_feed_time", "power_feed", "observed_at"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("file_sha256", String(64), index=True),
+    Column("path", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("line", Integer),  # 1-based line in the file (header is line 1 for CSV)
+    Column("field", String(128)),
+    Column("value", Text),
+    Column("rule", String(128), nullable=False),  # e.g. expect_column_values_to_be_in_set
+    Column("reason", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", TS, nullable=False),
+    Column("as_of", TS, nullable=False),
+    Column("status", String(16), nullable=False, default="complete"),
+    Column("total_nodes", Integer, nullable=False),
+    Column("total_subscribers", BigInteger, nullable=False),
+    Column("served_nodes", Integer, nullable=False),
+    Column("served_subscribers", BigInteger, nullable=False),
+    Column("duration_seconds", Float),
+    Column("summary_json", Text, nullable=False, default="{}"),
+)
+
+# Single points of failure of the snapshot: every node whose blast radius holds another node,
+# every link whose blast radius holds any node.
+snapshot_elements = Table(
+    "snapshot_elements",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("element_type", String(8), nullable=False),  # node | link
+    Column("element_id", String(128), nullable=False),
+    Column("nodes_lost", Integer, nullable=False),
+    Column("subscribers_lost", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False, default=""),  # node kind, or link medium
+    Column("operator", String(128), nullable=False, default=""),
+    Column("prefecture", String(128), nullable=False, default=""),
+    Column("municipality", String(128), nullable=False, default=""),
+    Index("ix_snapshot_elements_snap_subs", "snapshot_id", "subscribers_lost"),
+)
+
+snapshot_srlgs = Table(
+    "snapshot_srlgs",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("srlg", String(128), nullable=False),
+    Column("links", Integer, nullable=False),
+    Column("nodes_lost", Integer, nullable=False),
+    Column("subscribers_lost", BigInteger, nullable=False),
+    Column("hidden", Boolean, nullable=False),  # cuts nodes although no single link of it does
+    Index("ix_snapshot_srlgs_snap", "snapshot_id"),
+)
+
+# Every node that is out (down, or not served) with its cause.
+snapshot_nodes_out = Table(
+    "snapshot_nodes_out",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("node_id", String(128), nullable=False),
+    Column("cause", String(32), nullable=False),  # power|backhaul|power+backhaul|equipment|unknown
+    Column("root_cause", Boolean, nullable=False),  # False when an upstream outage explains it
+    Column("upstream", String(128)),  # nearest upstream element that is out, if any
+    Column("kind", String(32), nullable=False, default=""),
+    Column("operator", String(128), nullable=False, default=""),
+    Column("prefecture", String(128), nullable=False, default=""),
+    Column("municipality", String(128), nullable=False, default=""),
+    Column("subscribers", BigInteger, nullable=False, default=0),
+    Column("lat", Float),
+    Column("lon", Float),
+    Index("ix_snapshot_nodes_out_snap", "snapshot_id"),
+)
+
+# Long-format aggregates with bounded labels, one row per (metric, label set). Metric names are
+# listed in resilience.analysis.snapshot.AGGREGATE_METRICS; empty string = label not used.
+snapshot_aggregates = Table(
+    "snapshot_aggregates",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("operator", String(128), nullable=False, default=""),
+    Column("prefecture", String(128), nullable=False, default=""),
+    Column("municipality", String(128), nullable=False, default=""),
+    Column("kind", String(32), nullable=False, default=""),
+    Column("state", String(16), nullable=False, default=""),
+    Column("cause", String(32), nullable=False, default=""),
+    Column("horizon_hours", Float, nullable=False, default=0.0),
+    Column("value", Float, nullable=False),
+    Index("ix_snapshot_aggregates_snap_metric", "snapshot_id", "metric"),
+)
