@@ -1,0 +1,87 @@
+"""Shared fixtures: a database URL on SQLite and on the real PostgreSQL (scripts/pg.sh).
+
+``db_url`` is parametrised over both back ends; every database test runs twice. PostgreSQL tests
+get a fresh database each, created on the server that ``scripts/test.sh`` started and whose URL
+it exported as ``RESILIENCE_TEST_PG_URL``. In CI a missing server is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+CONTRACT_NODES = """node_id,kind,operator,name,lat,lon,prefecture,municipality,subscribers,battery_hours,power_feed
+C1,core,docomo,Kanazawa core,36.56,136.65,Ishikawa,Kanazawa,0,inf,F0
+A1,aggregation,docomo,Wajima agg,37.39,136.90,Ishikawa,Wajima,0,24,F1
+B1,base_station,docomo,Wajima 1,37.40,136.91,Ishikawa,Wajima,100,6,F1
+B2,base_station,docomo,Wajima 2,37.41,136.92,Ishikawa,Wajima,200,3,F1
+B3,base_station,docomo,Wajima 3,37.42,136.93,Ishikawa,Wajima,400,3,F2
+"""
+CONTRACT_LINKS = """link_id,a,b,medium,capacity_mbps,srlg
+L1,C1,A1,fiber,10000,R1
+L2,A1,B1,fiber,1000,
+L3,A1,B2,fiber,1000,
+L4,C1,B2,microwave,300,R1
+L5,B1,B3,microwave,300,
+"""
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get("RESILIENCE_TEST_PG_URL")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database on the test server; dropped afterwards."""
+    base = _pg_admin_url()
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("RESILIENCE_TEST_PG_URL is not set: run the tests with `make test`")
+        pytest.skip("no PostgreSQL test server (run `make test`, which starts one)")
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from resilience.store.engine import engine_for
+
+    engine_for.cache_clear()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """The project store on SQLite and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/resilience.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    from resilience.store.engine import make_engine, migrate
+
+    eng = make_engine(db_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def contract_files(tmp_path) -> tuple[Path, Path]:
+    """The 5-node network with known answers from shared/checks/contracts.sh."""
+    n, l_ = tmp_path / "nodes.csv", tmp_path / "links.csv"
+    n.write_text(CONTRACT_NODES)
+    l_.write_text(CONTRACT_LINKS)
+    return n, l_
