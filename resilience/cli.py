@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +27,7 @@ sample_app = typer.Typer(help="Generate sample networks and feeds.", no_args_is_
 app.add_typer(sample_app, name="sample")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -135,6 +135,27 @@ def ingest(
 # --- analysis commands (analyze, spof, whatif, forecast) ------------------------------------
 
 # --- exporter command (serve) -----------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (default: loopback, from settings)")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 9108, from settings)")] = None,
+    top_n: Annotated[int | None, typer.Option("--top-n", help="Per-element series for the top N elements")] = None,
+    max_sites: Annotated[int, typer.Option("--max-sites", help="Cap on per-site series of out sites")] = 2000,
+    ttl: Annotated[float, typer.Option("--ttl", help="Seconds a read of the store is reused")] = 5.0,
+) -> None:
+    """Serve Prometheus metrics of the latest snapshot on /metrics, and /healthz."""
+    from resilience.exporter import serve as run
+    from resilience.settings import load_settings
+
+    s = load_settings()
+    db_url = state.db_url or s.resolved_db_url()
+    host, port = host or s.exporter_host, port if port is not None else s.exporter_port
+    typer.echo(f"resilience exporter on http://{host}:{port}/metrics (database {db_url.split('@')[-1]})")
+    run(db_url, host=host, port=port, top_n=top_n if top_n is not None else s.top_n,
+        max_sites_out=max_sites, ttl=ttl)
+
 
 # --- report command (report) ------------------------------------------------------------------
 

@@ -224,21 +224,22 @@ def _read_csv(text: str, path: str, digest: str, encoding: str) -> RawFeed:
                        "row_has_all_fields", f"truncated line: {n_fields} of {len(header)} fields")
             )
             body = body[:last_start]
-    fast = '"' not in body  # no quoting: every physical line is one row
-    if fast:
-        try:
-            frame = pd.read_csv(
-                io.StringIO(body), header=None, names=header, dtype=str,
-                keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
-            )
-        except pd.errors.ParserError:
-            fast = False
-    if fast:
-        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-        blank = (frame == "").all(axis=1).to_numpy()
-        if blank.any():  # blank lines are not rows
-            frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
-        frame = frame.fillna("")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(body), header=None, names=header, dtype=str,
+            keep_default_na=False, na_filter=False, skip_blank_lines=True, engine="c",
+        )
+        n_lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
+        blank = sum(1 for ln in body.split("\n") if not ln.strip()) if n_lines != len(frame) else 0
+        fast = n_lines - blank == len(frame) and (blank == 0 or '"' not in body)
+    except pd.errors.ParserError:
+        fast = False
+    if fast:  # every physical line is one row: line numbers are exact
+        if blank:
+            keep = np.asarray([bool(ln.strip()) for ln in body.split("\n")[:n_lines]])
+            lines = np.arange(2, n_lines + 2, dtype=np.int64)[keep]
+        else:
+            lines = np.arange(2, len(frame) + 2, dtype=np.int64)
         return RawFeed(path, digest, kind, "csv", encoding, frame, lines, rejects)
     # Slow, exact path: quoted fields (maybe with newlines) or rows with too many fields.
     reader = csv.reader(io.StringIO(body))

@@ -10,7 +10,7 @@ Example
 
 from __future__ import annotations
 
-import html
+from markupsafe import escape
 
 __all__ = ["csv_safe", "html_text"]
 
@@ -30,5 +30,9 @@ def csv_safe(value: object) -> object:
 
 
 def html_text(value: object) -> str:
-    """HTML-escape any value for text or attribute context."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value for text or attribute context.
+
+    The same function as Jinja2's autoescape (:func:`markupsafe.escape`), so text escaped here
+    (inline SVG built in Python) and text escaped by the report templates read the same.
+    """
+    return str(escape("" if value is None else str(value)))

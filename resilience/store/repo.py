@@ -43,8 +43,12 @@ _stage_counter = itertools.count()
 def known_ids(conn: Connection, table: str) -> pd.Index:
     """All ids of ``nodes`` or ``links`` (for reference checks)."""
     key = {"nodes": "node_id", "links": "link_id"}[table]
-    rows = conn.exec_driver_sql(f"SELECT {key} FROM {table}").fetchall()
-    return pd.Index([r[0] for r in rows], dtype=object)
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(f"SELECT {key} FROM {table}")
+        return pd.Index([r[0] for r in cur.fetchall()], dtype=object)
+    finally:
+        cur.close()
 
 
 def feed_file_record(conn: Connection, sha256: str) -> dict | None:
@@ -76,21 +80,21 @@ def add_quarantine(conn: Connection, *, sha256: str, path: str, kind: str, rejec
 
 # --- staging ---------------------------------------------------------------------------------
 
-def _ts_column(s: pd.Series, dialect: str) -> list:
-    """Aware timestamps as the strings each database stores (UTC)."""
-    if s.isna().all():
-        return [None] * len(s)
-    utc = s.dt.tz_convert("UTC")
-    if dialect == "sqlite":  # SQLAlchemy's SQLite DateTime storage format, compared as text
-        txt = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    else:
-        txt = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return txt.astype(object).where(s.notna(), None).tolist()
+def _ts_column(s: pd.Series, dialect: str, raw: pd.Series | None = None) -> list:
+    """Aware timestamps as each database takes them in bulk: integer microseconds since the
+    epoch on SQLite (see :class:`resilience.store.tables.Timestamp`), ISO 8601 text with its
+    offset on PostgreSQL (the validated text as given, when there is one)."""
+    if dialect == "sqlite":
+        us = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
+        return pd.Series(us, index=s.index).astype(object).where(s.notna(), None).tolist()
+    if raw is not None:
+        return raw.astype(object).where(s.notna(), None).tolist()
+    return s.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z").astype(object).where(s.notna(), None).tolist()
 
 
-def _column_values(s: pd.Series, dialect: str) -> list:
+def _column_values(s: pd.Series, dialect: str, raw: pd.Series | None = None) -> list:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return _ts_column(s, dialect)
+        return _ts_column(s, dialect, raw)
     if s.dtype.kind == "f":
         return s.astype(object).where(s.notna(), None).tolist()
     if s.dtype.kind in "biu":
@@ -107,9 +111,9 @@ def _stage(conn: Connection, frame: pd.DataFrame, types: dict[str, str]) -> str:
         ddl = ", ".join(f"{c} {types[c].replace('REAL', 'DOUBLE PRECISION').replace('TS', 'TIMESTAMPTZ')}" for c in cols)
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP")
     else:
-        ddl = ", ".join(f"{c} {types[c].replace('TS', 'TEXT')}" for c in cols)
+        ddl = ", ".join(f"{c} {types[c].replace('TS', 'BIGINT')}" for c in cols)
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({ddl})")
-    columns = [_column_values(frame[c], dialect) for c in cols]
+    columns = [_column_values(frame[c], dialect, frame.get(f"{c}_raw")) for c in cols]
     rows = zip(*columns, strict=True)
     driver = conn.connection.driver_connection
     if dialect == "postgresql":

@@ -1,13 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-27 03:39:28.884206
+Revises:
+Create Date: 2026-11-27 03:45:58.905320
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
+import resilience.store.tables
 
 revision = '0001'
 down_revision = None
@@ -24,19 +25,19 @@ def upgrade() -> None:
     sa.Column('rows', sa.Integer(), nullable=False),
     sa.Column('accepted', sa.Integer(), nullable=False),
     sa.Column('quarantined', sa.Integer(), nullable=False),
-    sa.Column('ingested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ingested_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_feed_files'))
     )
     op.create_table('link_status',
     sa.Column('link_id', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.PrimaryKeyConstraint('link_id', name=op.f('pk_link_status'))
     )
     op.create_table('link_status_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('link_id', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_link_status_history'))
@@ -59,7 +60,7 @@ def upgrade() -> None:
 
     op.create_table('node_status',
     sa.Column('node_id', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('power', sa.String(length=16), nullable=False),
     sa.Column('battery_remaining_min', sa.Float(), nullable=True),
@@ -68,7 +69,7 @@ def upgrade() -> None:
     op.create_table('node_status_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('node_id', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('power', sa.String(length=16), nullable=False),
     sa.Column('battery_remaining_min', sa.Float(), nullable=True),
@@ -94,17 +95,17 @@ def upgrade() -> None:
     )
     op.create_table('power_status',
     sa.Column('power_feed', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=8), nullable=False),
-    sa.Column('expected_restore_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expected_restore_at', resilience.store.tables.Timestamp(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('power_feed', name=op.f('pk_power_status'))
     )
     op.create_table('power_status_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('power_feed', sa.String(length=128), nullable=False),
-    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=8), nullable=False),
-    sa.Column('expected_restore_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expected_restore_at', resilience.store.tables.Timestamp(timezone=True), nullable=True),
     sa.Column('file_sha256', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_power_status_history'))
     )
@@ -121,7 +122,7 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=True),
     sa.Column('rule', sa.String(length=128), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantine'))
     )
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
@@ -129,8 +130,8 @@ def upgrade() -> None:
 
     op.create_table('snapshots',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', resilience.store.tables.Timestamp(timezone=True), nullable=False),
+    sa.Column('as_of', resilience.store.tables.Timestamp(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('total_nodes', sa.Integer(), nullable=False),
     sa.Column('total_subscribers', sa.BigInteger(), nullable=False),

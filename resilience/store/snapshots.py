@@ -1,0 +1,234 @@
+"""Store analysis snapshots (one transaction each) and read the latest one back.
+
+Readers (the Prometheus exporter, the HTML reports, the CLI) call :func:`latest_snapshot` and get
+the same :class:`~resilience.analysis.snapshot.Snapshot` that :func:`write_snapshot` stored:
+
+- scalar fields from the ``snapshots`` row (``id``, ``as_of``, ``created_at`` as aware UTC
+  datetimes, totals, ``duration_seconds``, ``status``) and ``summary`` parsed from
+  ``summary_json``;
+- ``elements``, ``srlgs``, ``nodes_out``, ``aggregates`` DataFrames with exactly the columns
+  ``ELEMENT_COLUMNS``, ``SRLG_COLUMNS``, ``NODES_OUT_COLUMNS``, ``AGGREGATE_COLUMNS`` of
+  :mod:`resilience.analysis.snapshot` (``elements`` ordered by ``subscribers_lost`` descending).
+
+A snapshot is written in one transaction, so readers keep seeing the previous one until it
+commits; older snapshots beyond ``keep`` are pruned in the same transaction.
+
+Example
+-------
+>>> import networkx as nx
+>>> from sqlalchemy import create_engine
+>>> from resilience.store.tables import metadata
+>>> from resilience.analysis.snapshot import compute_snapshot
+>>> engine = create_engine("sqlite://"); metadata.create_all(engine)
+>>> G = nx.MultiGraph([("C", "B", "L1")]); G.nodes["C"]["kind"] = "core"
+>>> sid = write_snapshot(engine, compute_snapshot(G))
+>>> latest_snapshot(engine).id == sid
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, desc, select
+from sqlalchemy.engine import Connection, Engine
+
+from resilience.analysis.snapshot import (
+    AGGREGATE_COLUMNS,
+    ELEMENT_COLUMNS,
+    NODES_OUT_COLUMNS,
+    SRLG_COLUMNS,
+    Snapshot,
+)
+from resilience.store.tables import (
+    snapshot_aggregates,
+    snapshot_elements,
+    snapshot_nodes_out,
+    snapshot_srlgs,
+    snapshots,
+)
+
+__all__ = ["write_snapshot", "latest_snapshot", "read_snapshot", "DEFAULT_KEEP"]
+
+DEFAULT_KEEP = 48
+_CHILDREN = (snapshot_elements, snapshot_srlgs, snapshot_nodes_out, snapshot_aggregates)
+
+
+def _clean(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        return _clean(v.item())
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def _records(df: pd.DataFrame, sid: int, rename: dict[str, str] | None = None) -> list[dict]:
+    if df is None or len(df) == 0:
+        return []
+    d = df.rename(columns=rename or {})
+    cols = list(d.columns)
+    return [
+        {"snapshot_id": sid, **{c: _clean(v) for c, v in zip(cols, row, strict=True)}}
+        for row in d.itertuples(index=False, name=None)
+    ]
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, datetime):
+        return o.isoformat()
+    return str(o)
+
+
+def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) -> int:
+    """Insert a snapshot and its rows in one transaction; keep the newest ``keep`` snapshots.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Tables of :mod:`resilience.store.tables` must exist.
+    snap : Snapshot
+        From :func:`~resilience.analysis.snapshot.compute_snapshot`.
+    keep : int
+        Snapshots kept after this one is added (older ones and their rows are deleted).
+
+    Returns
+    -------
+    int
+        The new ``snapshots.id`` (also set on ``snap.id``).
+    """
+    with engine.begin() as conn:
+        res = conn.execute(
+            snapshots.insert().values(
+                created_at=snap.created_at,
+                as_of=snap.as_of,
+                status="complete",
+                total_nodes=int(snap.total_nodes),
+                total_subscribers=int(snap.total_subscribers),
+                served_nodes=int(snap.served_nodes),
+                served_subscribers=int(snap.served_subscribers),
+                duration_seconds=float(snap.duration_seconds),
+                summary_json=json.dumps(snap.summary, default=_json_default),
+            )
+        )
+        sid = int(res.inserted_primary_key[0])
+        batches = [
+            (snapshot_elements, _records(snap.elements[ELEMENT_COLUMNS], sid)),
+            (snapshot_srlgs, _records(snap.srlgs[SRLG_COLUMNS], sid)),
+            (snapshot_nodes_out, _records(snap.nodes_out[NODES_OUT_COLUMNS], sid)),
+            (snapshot_aggregates, _records(snap.aggregates[AGGREGATE_COLUMNS], sid)),
+        ]
+        for table, rows in batches:
+            for i in range(0, len(rows), 50_000):
+                conn.execute(table.insert(), rows[i : i + 50_000])
+        _prune(conn, keep)
+    snap.id = sid
+    snap.status = "complete"
+    return sid
+
+
+def _prune(conn: Connection, keep: int) -> None:
+    ids = [
+        r[0]
+        for r in conn.execute(select(snapshots.c.id).order_by(desc(snapshots.c.id)).offset(keep))
+    ]
+    if not ids:
+        return
+    for t in _CHILDREN:
+        conn.execute(delete(t).where(t.c.snapshot_id.in_(ids)))
+    conn.execute(delete(snapshots).where(snapshots.c.id.in_(ids)))
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    if ts is not None and ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts
+
+
+def _frame(conn: Connection, table: Any, sid: int, cols: list[str], order: Any = None) -> pd.DataFrame:
+    q = select(*[table.c[c] for c in cols]).where(table.c.snapshot_id == sid)
+    if order is not None:
+        q = q.order_by(*order)
+    rows = conn.execute(q).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
+
+def read_snapshot(engine: Engine, snapshot_id: int) -> Snapshot | None:
+    """The stored snapshot with this id (``None`` if absent)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(snapshots).where(snapshots.c.id == snapshot_id)).mappings().first()
+        if row is None:
+            return None
+        sid = int(row["id"])
+        el = snapshot_elements.c
+        elements = _frame(
+            conn,
+            snapshot_elements,
+            sid,
+            ELEMENT_COLUMNS,
+            order=(desc(el.subscribers_lost), desc(el.nodes_lost), el.element_type, el.element_id),
+        )
+        srlgs = _frame(
+            conn,
+            snapshot_srlgs,
+            sid,
+            SRLG_COLUMNS,
+            order=(desc(snapshot_srlgs.c.subscribers_lost), snapshot_srlgs.c.srlg),
+        )
+        nodes_out = _frame(
+            conn, snapshot_nodes_out, sid, NODES_OUT_COLUMNS, order=(snapshot_nodes_out.c.node_id,)
+        )
+        aggregates = _frame(conn, snapshot_aggregates, sid, AGGREGATE_COLUMNS)
+    for df, ints in (
+        (elements, ("nodes_lost", "subscribers_lost")),
+        (srlgs, ("links", "nodes_lost", "subscribers_lost")),
+        (nodes_out, ("subscribers",)),
+    ):
+        for c in ints:
+            df[c] = df[c].astype("int64")
+    srlgs["hidden"] = srlgs["hidden"].astype(bool)
+    nodes_out["root_cause"] = nodes_out["root_cause"].astype(bool)
+    nodes_out["upstream"] = pd.Series(
+        [None if pd.isna(x) else x for x in nodes_out["upstream"]], dtype=object
+    )
+    for c in ("lat", "lon"):
+        nodes_out[c] = nodes_out[c].astype(float)
+    for c in ("horizon_hours", "value"):
+        aggregates[c] = aggregates[c].astype(float)
+    return Snapshot(
+        as_of=_aware(row["as_of"]),
+        created_at=_aware(row["created_at"]),
+        total_nodes=int(row["total_nodes"]),
+        total_subscribers=int(row["total_subscribers"]),
+        served_nodes=int(row["served_nodes"]),
+        served_subscribers=int(row["served_subscribers"]),
+        duration_seconds=float(row["duration_seconds"] or 0.0),
+        summary=json.loads(row["summary_json"] or "{}"),
+        elements=elements,
+        srlgs=srlgs,
+        nodes_out=nodes_out,
+        aggregates=aggregates,
+        id=sid,
+        status=str(row["status"]),
+    )
+
+
+def latest_snapshot(engine: Engine) -> Snapshot | None:
+    """The newest snapshot with ``status = 'complete'``, or ``None`` when there is none yet."""
+    with engine.connect() as conn:
+        sid = conn.execute(
+            select(snapshots.c.id)
+            .where(snapshots.c.status == "complete")
+            .order_by(desc(snapshots.c.id))
+            .limit(1)
+        ).scalar()
+    return None if sid is None else read_snapshot(engine, int(sid))
