@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 
     from resilience.feeds.ingest import IngestResult
 
-__all__ = ["resolve_db_url", "engine", "init", "ingest", "load_state", "load_graph"]
+__all__ = [
+    "resolve_db_url", "engine", "init", "ingest", "load_state", "load_graph", "analyze", "spof",
+    "scenario_from_options", "whatif", "forecast", "replay", "report",
+]
 
 
 def resolve_db_url(db_url: str | None = None) -> str:
@@ -99,3 +102,162 @@ def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> n
         state["power_status"], as_of=as_of, stale_after=timedelta(minutes=s.stale_after_minutes),
     )
 
+
+
+def _hours(hours: Iterable[float] | None) -> tuple[float, ...]:
+    return tuple(hours) if hours else load_settings().forecast_hours
+
+
+def analyze(
+    *, db_url: str | None = None, as_of: datetime | None = None, top_n: int | None = None
+) -> int:
+    """Compute the analysis snapshot of the current state and store it in one transaction.
+
+    Returns the new snapshot id. Readers see the previous snapshot until this one commits.
+    """
+    from resilience.analysis.snapshot import compute_snapshot
+    from resilience.store.snapshots import write_snapshot
+
+    s = load_settings()
+    G = load_graph(db_url=db_url, as_of=as_of)
+    snap = compute_snapshot(
+        G, top_n=top_n or s.top_n, hours=s.forecast_hours,
+        stale_after=timedelta(minutes=s.stale_after_minutes),
+    )
+    return write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
+
+
+def spof(*, db_url: str | None = None, top: int | None = 50) -> pd.DataFrame:
+    """Blast radius of every node and link of the current state, largest first.
+
+    Columns ``element_type, id, nodes_lost, subscribers_lost``; ``top=None`` gives all elements,
+    otherwise the ``top`` single points of failure.
+    """
+    from resilience.analysis import blast_radius
+
+    df = blast_radius(load_graph(db_url=db_url))
+    df = df.sort_values(["subscribers_lost", "nodes_lost", "element_type", "id"],
+                        ascending=[False, False, True, True], kind="stable")
+    if top is not None:
+        spofs = (df["element_type"] == "link") & (df["nodes_lost"] > 0) | (df["nodes_lost"] > 1)
+        df = df[spofs].head(top)
+    return df.reset_index(drop=True)
+
+
+def scenario_from_options(
+    *,
+    fail: Iterable[str] = (),
+    region: tuple[float, float, float] | None = None,
+    power_outage: str | None = None,
+    hours: float | None = None,
+    srlg: Iterable[str] = (),
+    scenario_file: str | Path | None = None,
+) -> dict:
+    """The scenario dict (as in ``config/scenarios/*.yaml``) for the CLI / DAG options.
+
+    Exactly one kind of damage must be given; several kinds combine into a ``combined`` list.
+
+    >>> scenario_from_options(fail=["A1"])
+    {'type': 'explicit', 'fail': ['A1']}
+    """
+    import yaml
+
+    parts: list[dict] = []
+    fail, srlg = [f for f in fail if f], [g for g in srlg if g]
+    if fail:
+        parts.append({"type": "explicit", "fail": list(fail)})
+    if region:
+        lat, lon, km = region
+        parts.append({"type": "region", "center": {"lat": lat, "lon": lon}, "radius_km": km})
+    if power_outage:
+        if hours is None:
+            raise ValueError("--power-outage needs --hours")
+        parts.append({"type": "power_outage", "areas": [power_outage], "hours": hours})
+    if srlg:
+        parts.append({"type": "srlg", "groups": list(srlg)})
+    if scenario_file:
+        p = Path(scenario_file)
+        try:
+            parts.append(yaml.safe_load(p.read_text(encoding="utf-8")))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{p}: {exc}") from exc
+    if not parts:
+        raise ValueError("no damage given: use --fail, --region, --power-outage, --srlg or --scenario")
+    if len(parts) > 1:
+        raise ValueError("give one kind of damage per what-if (or a scenario file)")
+    return parts[0]
+
+
+def whatif(scenario: dict | str | Path, *, db_url: str | None = None) -> dict:
+    """Run a what-if scenario (a dict, or a YAML file path) against the current state.
+
+    Returns ``{"baseline", "scenario", "lost", "new_spofs", ...}`` (see
+    :func:`resilience.scenarios.run_whatif`). The stored model is never changed.
+    """
+    from resilience.scenarios import load_scenario, run_whatif, scenario_from_dict
+
+    sc = scenario_from_dict(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
+    return run_whatif(load_graph(db_url=db_url), sc)
+
+
+def forecast(*, db_url: str | None = None, hours: Iterable[float] | None = None) -> pd.DataFrame:
+    """Nodes and subscribers out at each horizon if grid power is not restored."""
+    from resilience.analysis import battery_forecast
+
+    return battery_forecast(load_graph(db_url=db_url), hours=_hours(hours))
+
+
+def replay(
+    directory: str | Path,
+    *,
+    db_url: str | None = None,
+    step: timedelta | None = None,
+    on_step: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Replay a folder of time-stamped feed files (``resilience sample noto-2024``).
+
+    Files are ingested in name order through the same code as the pipeline; the state is
+    analysed at each feed time (or every ``step``) and one row per step is returned:
+    ``{"at", "sites_down", "by_cause", "subscribers_out"}`` where ``sites_down`` counts base
+    stations out (the ministry's measure) and ``by_cause`` splits them by cause.
+    """
+    from resilience.feeds.ingest import ingest_file
+    from resilience.feeds.readers import read_feed
+    from resilience.sample.replay import replay_schedule
+    from resilience.store.snapshots import read_snapshot
+
+    s = load_settings()
+    init(db_url)
+    eng = engine(db_url)
+    rows = []
+    for at, files in replay_schedule(directory, step=step):
+        for f in files:
+            ingest_file(eng, f, raw=read_feed(f), archive_dir=s.path("var/archive"))
+        sid = analyze(db_url=db_url, as_of=at)
+        snap = read_snapshot(eng, sid)
+        out = snap.nodes_out
+        bs = out[out["kind"] == "base_station"]
+        row = {
+            "at": at.isoformat(),
+            "sites_down": int(len(bs)),
+            "by_cause": {str(k): int(v) for k, v in bs["cause"].value_counts().sort_index().items()},
+            "subscribers_out": int(out["subscribers"].sum()),
+        }
+        rows.append(row)
+        if on_step:
+            on_step(row)
+    return rows
+
+
+def report(
+    *, db_url: str | None = None, out_dir: str | Path | None = None, snapshot_id: int | None = None
+) -> Path:
+    """Write the HTML report of the latest (or given) snapshot; return its path.
+
+    Raises :class:`resilience.reports.NoSnapshot` when nothing has been analysed yet.
+    """
+    from resilience.reports import write_report
+
+    s = load_settings()
+    out = Path(out_dir) if out_dir else s.path(s.report_dir)
+    return write_report(engine(db_url), out, snapshot_id=snapshot_id)

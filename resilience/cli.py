@@ -134,6 +134,101 @@ def ingest(
 
 # --- analysis commands (analyze, spof, whatif, forecast) ------------------------------------
 
+
+@app.command()
+def analyze() -> None:
+    """Analyse the current state and store a snapshot (one transaction)."""
+    from resilience import api
+
+    with _console().status("analysing"):
+        sid = api.analyze(db_url=state.db_url)
+    typer.echo(f"snapshot {sid} stored")
+
+
+@app.command()
+def spof(
+    top: Annotated[int, typer.Option("--top", help="How many single points of failure")] = 20,
+    all_: Annotated[bool, typer.Option("--all", help="Every node and link, SPOF or not")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Single points of failure: the blast radius of every node and link, largest first."""
+    from resilience import api
+
+    df = api.spof(db_url=state.db_url, top=None if all_ else top)
+    rows = [
+        {"element_type": r.element_type, "id": str(r.id), "nodes_lost": int(r.nodes_lost),
+         "subscribers_lost": int(r.subscribers_lost)}
+        for r in df.itertuples(index=False)
+    ]
+    _print_rows(rows, fmt, "blast radius (single points of failure)")
+
+
+def _split(text: str) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+@app.command()
+def whatif(
+    fail: Annotated[str, typer.Option("--fail", help="Comma-separated node or link ids")] = "",
+    region: Annotated[str, typer.Option("--region", help="LAT,LON,KM: every element in the disc fails")] = "",
+    power_outage: Annotated[str, typer.Option("--power-outage", help="Power feed or municipality")] = "",
+    hours: Annotated[float | None, typer.Option("--hours", help="Power outage duration (h)")] = None,
+    srlg: Annotated[str, typer.Option("--srlg", help="Comma-separated shared-risk group ids")] = "",
+    scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML file")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs."""
+    from resilience import api
+
+    try:
+        reg = None
+        if region:
+            parts = [float(x) for x in region.split(",")]
+            if len(parts) != 3:
+                raise ValueError
+            reg = (parts[0], parts[1], parts[2])
+    except ValueError:
+        _fail_bad_input(BadInput("--region", f"'{region}' is not LAT,LON,KM"))
+    try:
+        sc = api.scenario_from_options(fail=_split(fail), region=reg, power_outage=power_outage or None,
+                                       hours=hours, srlg=_split(srlg), scenario_file=scenario)
+        result = api.whatif(sc, db_url=state.db_url)
+    except ValueError as exc:
+        _fail_bad_input(BadInput(str(scenario or "scenario"), str(exc)))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
+        return
+    b, s, lost = result["baseline"], result["scenario"], result["lost"]
+    _print_rows(
+        [{"": "served nodes", "baseline": b["served_nodes"], "scenario": s["served_nodes"],
+          "difference": s["served_nodes"] - b["served_nodes"]},
+         {"": "served subscribers", "baseline": b["served_subscribers"], "scenario": s["served_subscribers"],
+          "difference": s["served_subscribers"] - b["served_subscribers"]}],
+        fmt, "what-if",
+    )
+    if fmt is Format.table:
+        shown = ", ".join(map(str, lost["nodes"][:20])) + (" ..." if len(lost["nodes"]) > 20 else "")
+        _console().print(f"lost {len(lost['nodes'])} nodes, {lost['subscribers']:,} subscribers: {shown}")
+        _console().print(f"new single points of failure: {len(result['new_spofs'])}")
+
+
+@app.command()
+def forecast(
+    hours: Annotated[str, typer.Option("--hours", help="Comma-separated horizons in hours")] = "1,3,6,24,72",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Battery forecast: nodes and subscribers out at each horizon if grid power stays off."""
+    from resilience import api
+
+    try:
+        hs = [float(h) for h in _split(hours)]
+    except ValueError:
+        _fail_bad_input(BadInput("--hours", f"'{hours}' is not a list of hours"))
+    df = api.forecast(db_url=state.db_url, hours=hs)
+    rows = [{"horizon_hours": float(r.horizon_hours), "nodes_out": int(r.nodes_out),
+             "subscribers_out": int(r.subscribers_out)} for r in df.itertuples(index=False)]
+    _print_rows(rows, fmt, "battery forecast (grid power not restored)")
+
 # --- exporter command (serve) -----------------------------------------------------------------
 
 
@@ -159,7 +254,101 @@ def serve(
 
 # --- report command (report) ------------------------------------------------------------------
 
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the report (default: report_dir of the settings)"),
+    ] = None,
+) -> None:
+    """Write the HTML report of the latest analysis snapshot; print its path."""
+    from resilience import api
+    from resilience.errors import ResilienceError
+
+    try:
+        path = api.report(db_url=state.db_url, out_dir=out)
+    except ResilienceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(str(path))
+
+
 # --- sample commands and replay -----------------------------------------------------------------
+
+
+@sample_app.command("synthetic")
+def sample_synthetic(
+    sites: Annotated[int, typer.Option("--sites", help="Number of sites (1,000 to 1,000,000)")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("var/sample/synthetic"),
+) -> None:
+    """A synthetic national operator network with matching status feeds."""
+    from resilience.sample.synthetic import generate_synthetic, write_synthetic
+
+    if sites < 100:
+        _fail_bad_input(BadInput("--sites", "at least 100 sites"))
+    with _console().status(f"generating {sites:,} sites"):
+        paths = write_synthetic(generate_synthetic(sites, seed=seed), out)
+    for p in paths.values():
+        typer.echo(str(p))
+
+
+@sample_app.command("noto")
+def sample_noto(
+    out: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("var/sample/noto"),
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """The Noto peninsula and Kanazawa: four mobile operators and a cable-TV operator."""
+    from resilience.sample.noto import write_noto
+
+    for p in write_noto(out, seed=seed).values():
+        typer.echo(str(p))
+
+
+@sample_app.command("noto-2024")
+def sample_noto_2024(
+    out: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("var/sample/noto-2024"),
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Feeds of the 2024-01-01 Noto earthquake, in time order, for `resilience replay`."""
+    from resilience.sample.noto2024 import write_noto_2024
+
+    write_noto_2024(out, seed=seed)
+    typer.echo(str(out))
+
+
+@app.command()
+def replay(
+    directory: Annotated[Path, typer.Argument(help="Folder written by `resilience sample noto-2024`")],
+    step: Annotated[str, typer.Option("--step", help="Report every 30m, 1h, 6h, 1d ...")] = "1h",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Replay time-stamped feeds through the pipeline's code; one row per step."""
+    from resilience import api
+    from resilience.sample.replay import parse_step, replay_schedule
+
+    try:
+        delta = parse_step(step)
+        total = len(replay_schedule(directory, step=delta))
+        if fmt is Format.table:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as progress:
+                task = progress.add_task("replaying", total=total)
+                rows = api.replay(directory, db_url=state.db_url, step=delta,
+                                  on_step=lambda _r: progress.advance(task))
+        else:
+            rows = api.replay(directory, db_url=state.db_url, step=delta)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    flat = [{"at": r["at"], "sites_down": r["sites_down"], "subscribers_out": r["subscribers_out"],
+             **{c: r["by_cause"].get(c, 0) for c in ("power", "backhaul", "power+backhaul", "equipment", "unknown")}}
+            for r in rows]
+    _print_rows(flat, fmt, "replay")
 
 
 def main() -> None:

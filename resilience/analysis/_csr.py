@@ -28,8 +28,12 @@ Example
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
+from operator import methodcaller
 from typing import Any
 
 import networkx as nx
@@ -58,8 +62,8 @@ class CSRGraph:
         Node ids; position = node index.
     links : list of str
         Link ids (edge keys); position = link index.
-    node_index, link_index : dict
-        Id to index.
+    node_index : dict
+        Node id to index (``link_index``, built on first use, does the same for links).
     eu, ev : int64 arrays (m,)
         Link endpoints.
     indptr : int64 array (n + 1,)
@@ -71,14 +75,15 @@ class CSRGraph:
         Indices of the ``core`` nodes (default roots).
     weight : float64 array (n,)
         Node weights (the ``weight`` attribute, default ``subscribers``; 1 when ``None``).
+    weight_is_int : bool
+        All weights are whole numbers (sums are reported as int).
     srlg_links : dict
-        Shared-risk group id to int64 array of link indices.
+        Shared-risk group id to int64 array of link indices (built on first use).
     """
 
     nodes: list[str]
-    links: list[str]
+    links: list[Any]
     node_index: dict[str, int]
-    link_index: dict[str, int]
     eu: np.ndarray
     ev: np.ndarray
     indptr: np.ndarray
@@ -88,8 +93,10 @@ class CSRGraph:
     link_up: np.ndarray
     roots: np.ndarray
     weight: np.ndarray
-    srlg_links: dict[str, np.ndarray] = field(default_factory=dict)
     weight_is_int: bool = True
+    link_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _link_index: dict[Any, int] | None = field(default=None, repr=False)
+    _srlg_links: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -100,6 +107,26 @@ class CSRGraph:
     def m(self) -> int:
         """Number of links."""
         return len(self.links)
+
+    @property
+    def link_index(self) -> dict[Any, int]:
+        """Link id to index."""
+        if self._link_index is None:
+            self._link_index = {k: i for i, k in enumerate(self.links)}
+        return self._link_index
+
+    @property
+    def srlg_links(self) -> dict[str, np.ndarray]:
+        """Shared-risk group id to the indices of its links."""
+        if self._srlg_links is None:
+            groups: dict[str, list[int]] = {}
+            for i, d in enumerate(self.link_data):
+                s = d.get("srlg")
+                if s:
+                    for g in s:
+                        groups.setdefault(g, []).append(i)
+            self._srlg_links = {g: np.asarray(v, dtype=np.int64) for g, v in groups.items()}
+        return self._srlg_links
 
 
 def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
@@ -114,10 +141,12 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
     Returns
     -------
     CSRGraph
+        Links are in ``G.edges(keys=True)`` order.
 
     Notes
     -----
-    O(n + m) Python work to read the attributes plus an O(m log m) numpy sort.
+    O(n + m) Python work to read the attributes (the dominant cost) plus an O(m log m) numpy
+    sort; the graph is not modified.
 
     Examples
     --------
@@ -126,68 +155,83 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
     >>> c.links, c.indptr.tolist()
     (['x', 'y', 'z'], [0, 2, 4])
     """
+    if not G.is_multigraph():  # a simple Graph: keyed copy (small inputs only)
+        H = nx.MultiGraph()
+        H.add_nodes_from(G.nodes(data=True))
+        H.add_edges_from((u, v, f"{u}|{v}", d) for u, v, d in G.edges(data=True))
+        G = H
     nodes = list(G)
     n = len(nodes)
     node_index = {v: i for i, v in enumerate(nodes)}
-    ndata = G._node  # same order as list(G)
-    node_up = np.fromiter((d.get("state") != "down" for d in ndata.values()), bool, n)
-    is_core = np.fromiter((d.get("kind") == "core" for d in ndata.values()), bool, n)
+    ndata = list(G._node.values())  # same order as list(G)
+    ne_down = partial(operator.ne, "down")
+    node_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), ndata)), bool, n)
+    is_core = np.fromiter(
+        map(partial(operator.eq, "core"), map(methodcaller("get", "kind"), ndata)), bool, n
+    )
     if weight is None:
         w = np.ones(n, dtype=np.float64)
-        w_int = True
     else:
-        raw = [d.get(weight) or 0 for d in ndata.values()]
-        w_int = all(isinstance(x, int | np.integer) for x in raw)
-        w = np.asarray(raw, dtype=np.float64) if n else np.zeros(0)
+        try:
+            w = np.fromiter(map(methodcaller("get", weight, 0), ndata), np.float64, n)
+        except (TypeError, ValueError):
+            w = np.fromiter((float(d.get(weight) or 0) for d in ndata), np.float64, n)
+        w = np.nan_to_num(w, nan=0.0)
+    w_int = bool(np.all(w == np.rint(w))) if n else True
 
-    multi = G.is_multigraph()
-    links: list[str] = []
-    us: list[int] = []
-    vs: list[int] = []
-    ups: list[bool] = []
-    srlg: dict[str, list[int]] = {}
-    edges = G.edges(keys=True, data=True) if multi else G.edges(data=True)
-    for i, t in enumerate(edges):
-        if multi:
-            u, v, k, d = t
-        else:
-            u, v, d = t
-            k = f"{u}|{v}"
-        links.append(str(k))
-        us.append(node_index[u])
-        vs.append(node_index[v])
-        ups.append(d.get("state") != "down")
-        for g in d.get("srlg") or ():
-            srlg.setdefault(g, []).append(i)
+    # Adjacency with C-level iteration: G._adj[u] maps each neighbour v to a key dict that is the
+    # same object as G._adj[v][u] (so id() pairs the two directions), and both directions list
+    # the keys in the same order. Links are numbered in G.edges(keys=True) order: at the
+    # endpoint that comes first in node order.
+    adj = list(G._adj.values())
+    deg = np.fromiter(map(len, adj), np.int64, n)
+    npairs = int(deg.sum())
+    pair_src = np.repeat(np.arange(n, dtype=np.int64), deg)
+    pair_nbr = np.fromiter(map(node_index.__getitem__, chain.from_iterable(adj)), np.int64, npairs)
+    kds = list(chain.from_iterable(map(dict.values, adj)))
+    kd_arr = np.empty(npairs, dtype=object)
+    kd_arr[:] = kds
+    mult = np.fromiter(map(len, kds), np.int64, npairs)
+    fwd = pair_src <= pair_nbr
+    fkd = kd_arr[fwd].tolist()
+    links = list(chain.from_iterable(fkd))
+    link_data = list(chain.from_iterable(map(dict.values, fkd)))
     m = len(links)
-    eu = np.asarray(us, dtype=np.int64)
-    ev = np.asarray(vs, dtype=np.int64)
-    link_up = np.asarray(ups, dtype=bool) if m else np.zeros(0, dtype=bool)
+    fmult = mult[fwd]
+    eu = np.repeat(pair_src[fwd], fmult)
+    ev = np.repeat(pair_nbr[fwd], fmult)
+    link_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), link_data)), bool, m)
 
-    keep = eu != ev
-    ids = np.nonzero(keep)[0]
-    src = np.concatenate([eu[keep], ev[keep]])
-    dst = np.concatenate([ev[keep], eu[keep]])
-    eid = np.concatenate([ids, ids])
-    order = np.argsort(src, kind="stable")
+    fstart = np.cumsum(fmult) - fmult  # first link index of each forward pair
+    # the reverse entry (v, u) of a forward pair (u, v): match on the pair key u * n + v
+    fkey = pair_src[fwd] * max(n, 1) + pair_nbr[fwd]  # sorted: src ascending, then by position
+    key = np.minimum(pair_src, pair_nbr) * max(n, 1) + np.maximum(pair_src, pair_nbr)
+    order = np.argsort(fkey, kind="stable")
+    pstart = fstart[order[np.searchsorted(fkey[order], key)]]
+    entry_first = np.cumsum(mult) - mult
+    within = np.arange(int(mult.sum()), dtype=np.int64) - np.repeat(entry_first, mult)
+    eid_all = np.repeat(pstart, mult) + within
+    src = np.repeat(pair_src, mult)
+    dst = np.repeat(pair_nbr, mult)
+    keep = src != dst  # self-loops carry nothing: not in the adjacency
+    counts = np.bincount(src[keep], minlength=n)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     return CSRGraph(
         nodes=nodes,
         links=links,
         node_index=node_index,
-        link_index={k: i for i, k in enumerate(links)},
         eu=eu,
         ev=ev,
         indptr=indptr,
-        nbr=dst[order].astype(np.int64),
-        eid=eid[order].astype(np.int64),
+        nbr=dst[keep],
+        eid=eid_all[keep].astype(np.int64),
         node_up=node_up,
         link_up=link_up,
         roots=np.nonzero(is_core)[0].astype(np.int64),
         weight=w,
-        srlg_links={g: np.asarray(v, dtype=np.int64) for g, v in srlg.items()},
         weight_is_int=w_int,
+        link_data=link_data,
     )
 
 

@@ -191,8 +191,8 @@ def blast_radius(
 def _frame(csr: CSRGraph, b: BlastArrays) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "element_type": np.array(["node"] * csr.n + ["link"] * csr.m, dtype=object),
-            "id": np.array(csr.nodes + csr.links, dtype=object),
+            "element_type": pd.Series(["node"] * csr.n + ["link"] * csr.m, dtype=object),
+            "id": pd.Series(csr.nodes + csr.links, dtype=object),
             "nodes_lost": np.concatenate([b.node_lost, b.link_lost]),
             "subscribers_lost": _subs(csr, np.concatenate([b.node_wlost, b.link_wlost])),
         },
@@ -450,8 +450,8 @@ def single_homed(
             "node_id": nodes[idx],
             "spof_depth": depth[idx],
             "subscribers": _subs(csr, csr.weight[idx]),
-            "nearest_spof": near,
-            "nearest_spof_type": ntype,
+            "nearest_spof": pd.Series(near, dtype=object),
+            "nearest_spof_type": pd.Series(ntype, dtype=object),
         }
     )
     return df.sort_values("spof_depth", ascending=False, kind="stable").reset_index(drop=True)

@@ -2,8 +2,8 @@
 
 Example
 -------
->>> csv_safe("=HYPERLINK(\\"http://x\\")")
-"'=HYPERLINK(\\"http://x\\")"
+>>> print(csv_safe('=HYPERLINK("http://x")'))
+'=HYPERLINK("http://x")
 >>> html_text("<script>")
 '&lt;script&gt;'
 """

@@ -322,7 +322,7 @@ def _mobile(
     B.add_links(agg[j[inner] - 1], agg[j[inner]], "fiber", 100000.0,
                 np.strings.add(f"{code}-D", j[inner].astype("U")))  # fmt: skip
     first = np.flatnonzero(pos == 0)
-    last = np.flatnonzero((pos == ring_len[ring_of] - 1))
+    last = np.flatnonzero(pos == ring_len[ring_of] - 1)
     ru = rr.astype("U")
     B.add_links(agg[first], core[home], "fiber", 100000.0,
                 np.where(hidden_ring, np.strings.add(f"{code}-U", ru),

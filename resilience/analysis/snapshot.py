@@ -1,0 +1,410 @@
+"""The analysis snapshot: everything the exporter and the reports read, computed in one go.
+
+:func:`compute_snapshot` is pure (graph in, :class:`Snapshot` out); storing and reading it back
+is :mod:`resilience.store.snapshots`. The DataFrames match the snapshot tables of
+:mod:`resilience.store.tables` column for column (minus ``snapshot_id``):
+
+- ``elements``   (``snapshot_elements``) every single point of failure: nodes whose blast radius
+  holds another node, links whose radius holds any node; ``kind`` is the node kind or the link
+  medium, the location columns of a link are those of its downstream end.
+- ``srlgs``      (``snapshot_srlgs``) every shared-risk group with its blast radius and
+  ``hidden`` flag.
+- ``nodes_out``  (``snapshot_nodes_out``) every out node with cause, root cause and upstream.
+- ``aggregates`` (``snapshot_aggregates``) long format, one row per (metric, label set); metric
+  names and their label sets are in :data:`AGGREGATE_METRICS`; unused labels are ``""`` and
+  ``horizon_hours`` is 0 outside forecasts.
+
+Example
+-------
+>>> import networkx as nx
+>>> G = nx.MultiGraph([("C", "B", "L1")]); G.nodes["C"]["kind"] = "core"
+>>> G.nodes["B"].update(kind="base_station", subscribers=10)
+>>> s = compute_snapshot(G)
+>>> s.served_subscribers, s.elements["element_id"].tolist()
+(10, ['C', 'L1'])
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr, widest_out_times
+from resilience.analysis.blast import _depth_kernel, blast_arrays, srlg_blast_radius
+from resilience.analysis.causes import causes
+from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
+
+__all__ = [
+    "Snapshot",
+    "compute_snapshot",
+    "AGGREGATE_METRICS",
+    "ELEMENT_COLUMNS",
+    "SRLG_COLUMNS",
+    "NODES_OUT_COLUMNS",
+    "AGGREGATE_COLUMNS",
+]
+
+ELEMENT_COLUMNS = [
+    "element_type",
+    "element_id",
+    "nodes_lost",
+    "subscribers_lost",
+    "kind",
+    "operator",
+    "prefecture",
+    "municipality",
+]
+SRLG_COLUMNS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"]
+NODES_OUT_COLUMNS = [
+    "node_id",
+    "cause",
+    "root_cause",
+    "upstream",
+    "kind",
+    "operator",
+    "prefecture",
+    "municipality",
+    "subscribers",
+    "lat",
+    "lon",
+]
+AGGREGATE_COLUMNS = [
+    "metric",
+    "operator",
+    "prefecture",
+    "municipality",
+    "kind",
+    "state",
+    "cause",
+    "horizon_hours",
+    "value",
+]
+
+#: Metric name -> (labels used, description). Each metric always uses the same labels, so summing
+#: a metric's rows gives its national total (``summary`` holds the totals too).
+AGGREGATE_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
+    "nodes": (
+        ("operator", "prefecture", "kind", "state"),
+        "Nodes in the inventory; state is the latest status (up|down|degraded) or 'unknown'.",
+    ),
+    "subscribers": (
+        ("operator", "prefecture", "kind"),
+        "Subscribers (people or lines) served by the nodes of the inventory.",
+    ),
+    "served_nodes": (
+        ("operator", "prefecture"),
+        "Nodes with a path to a core node over elements that are up.",
+    ),
+    "served_subscribers": (("operator", "prefecture"), "Subscribers of the served nodes."),
+    "nodes_out": (
+        ("operator", "prefecture", "municipality", "cause"),
+        "Nodes that are out (down or not served) by cause "
+        "(power|backhaul|power+backhaul|equipment|unknown).",
+    ),
+    "subscribers_out": (
+        ("operator", "prefecture", "municipality", "cause"),
+        "Subscribers of the out nodes, by cause.",
+    ),
+    "root_cause_nodes_out": (
+        ("operator", "prefecture", "cause"),
+        "Out nodes that are root causes (no upstream outage explains them): what to alert on.",
+    ),
+    "single_homed_nodes": (
+        ("operator", "prefecture", "municipality"),
+        "Served nodes with at least one single point of failure between them and the core.",
+    ),
+    "single_homed_subscribers": (
+        ("operator", "prefecture", "municipality"),
+        "Subscribers of the single-homed nodes.",
+    ),
+    "articulation_points": (
+        ("operator", "prefecture", "kind"),
+        "Nodes that are single points of failure (their failure cuts another served node).",
+    ),
+    "bridges": (
+        ("operator", "prefecture", "kind"),
+        "Links that are single points of failure (kind = medium; location of the downstream end).",
+    ),
+    "hidden_srlgs": (
+        (),
+        "Shared-risk groups that cut nodes although no single link of them does.",
+    ),
+    "srlgs_cutting": ((), "Shared-risk groups whose failure cuts at least one served node."),
+    "forecast_nodes_out": (
+        ("operator", "prefecture", "horizon_hours"),
+        "Nodes out at the horizon if grid power is not restored (batteries, upstream sites).",
+    ),
+    "forecast_subscribers_out": (
+        ("operator", "prefecture", "horizon_hours"),
+        "Subscribers of the nodes out at the horizon if grid power is not restored.",
+    ),
+}
+
+
+@dataclass
+class Snapshot:
+    """One analysis of the network state (see the module docstring for the frames).
+
+    Attributes
+    ----------
+    as_of : datetime
+        The state's time (``G.graph['as_of']``).
+    created_at : datetime
+        When it was computed.
+    total_nodes, total_subscribers, served_nodes, served_subscribers : int
+    duration_seconds : float
+        Computation time.
+    summary : dict
+        JSON-ready totals: ``nodes_out``, ``subscribers_out``, ``nodes_out_by_cause``,
+        ``root_causes``, ``node_spofs``, ``link_spofs``, ``single_homed_nodes``,
+        ``single_homed_subscribers``, ``srlgs``, ``hidden_srlgs``, ``forecast`` (list of
+        ``{horizon_hours, nodes_out, subscribers_out}``), ``top_elements`` (the ``top_n``
+        largest SPOFs as dicts of ``elements`` rows), ``top_n``.
+    elements, srlgs, nodes_out, aggregates : pandas.DataFrame
+    id : int or None
+        ``snapshots.id`` once stored.
+    status : str
+    """
+
+    as_of: datetime
+    created_at: datetime
+    total_nodes: int
+    total_subscribers: int
+    served_nodes: int
+    served_subscribers: int
+    duration_seconds: float
+    summary: dict[str, Any]
+    elements: pd.DataFrame
+    srlgs: pd.DataFrame
+    nodes_out: pd.DataFrame
+    aggregates: pd.DataFrame
+    id: int | None = None
+    status: str = "complete"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _node_frame(G: nx.MultiGraph, csr: CSRGraph) -> pd.DataFrame:
+    nd = list(G._node.values())
+
+    def col(k: str) -> list[str]:
+        return [str(d.get(k) or "") for d in nd]
+
+    def num(k: str) -> np.ndarray:
+        return np.array([np.nan if d.get(k) is None else float(d.get(k)) for d in nd], dtype=float)
+
+    return pd.DataFrame(
+        {
+            "node_id": csr.nodes,
+            "kind": col("kind"),
+            "operator": col("operator"),
+            "prefecture": col("prefecture"),
+            "municipality": col("municipality"),
+            "state": [str(d.get("state") or "unknown") for d in nd],
+            "subscribers": np.rint(csr.weight).astype(np.int64),
+            "lat": num("lat"),
+            "lon": num("lon"),
+        }
+    )
+
+
+def _agg(metric: str, df: pd.DataFrame, value: str | None) -> pd.DataFrame:
+    labels = list(AGGREGATE_METRICS[metric][0])
+    if len(df) == 0 and labels:
+        return pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    if labels:
+        g = df.groupby(labels, sort=True, dropna=False)
+        s = g.size() if value is None else g[value].sum()
+        out = s.rename("value").reset_index()
+    else:
+        out = pd.DataFrame({"value": [len(df) if value is None else df[value].sum()]})
+    out["metric"] = metric
+    for c in AGGREGATE_COLUMNS:
+        if c not in out:
+            out[c] = 0.0 if c == "horizon_hours" else ""
+    out["value"] = out["value"].astype(float)
+    return out[AGGREGATE_COLUMNS]
+
+
+def compute_snapshot(
+    G: nx.MultiGraph,
+    *,
+    top_n: int = 50,
+    hours: Sequence[float] = DEFAULT_HORIZONS,
+    roots: Iterable[Any] | None = None,
+    stale_after: timedelta | None = None,
+    csr: CSRGraph | None = None,
+) -> Snapshot:
+    """Blast radii, SPOFs, shared-risk groups, causes and forecast of the current state.
+
+    Parameters
+    ----------
+    G : networkx.MultiGraph
+        The network with its current state (:func:`~resilience.topology.graph.build_graph`).
+    top_n : int
+        How many of the largest SPOFs go to ``summary['top_elements']`` (all SPOFs are in
+        ``elements``).
+    hours : sequence of float
+        Forecast horizons.
+    roots : iterable of node ids, optional
+        Default: the ``core`` nodes.
+    stale_after : timedelta, optional
+        Freshness for the ``unknown`` cause (default: the nodes' ``fresh`` attribute).
+    csr : CSRGraph, optional
+        Reused ``to_csr(G)``.
+
+    Returns
+    -------
+    Snapshot
+
+    Notes
+    -----
+    O((n + m) log n) plus one BFS per shared-risk group that contains a DFS tree link.
+
+    Examples
+    --------
+    >>> G = nx.MultiGraph([("C", "A", "L1"), ("A", "B", "L2")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["B"]["subscribers"] = 5
+    >>> s = compute_snapshot(G, hours=[1])
+    >>> s.summary["node_spofs"], s.summary["link_spofs"], s.summary["single_homed_nodes"]
+    (2, 2, 2)
+    """
+    t0 = time.perf_counter()
+    created = datetime.now(UTC)
+    csr = csr if csr is not None else to_csr(G)
+    r = resolve_roots(csr, roots)
+    b = blast_arrays(csr, roots=r)
+    d = b.dfs
+    served = d.served
+    nodes = _node_frame(G, csr)
+    w = csr.weight
+
+    # single points of failure
+    n_idx = np.nonzero(b.node_spof)[0]
+    l_idx = np.nonzero(b.link_spof)[0]
+    child = np.full(csr.m, -1, np.int64)
+    has_p = d.pedge >= 0
+    child[d.pedge[has_p]] = np.nonzero(has_p)[0]
+    medium = [str(dd.get("medium") or "") for _, _, dd in G.edges(data=True)]
+    lc = child[l_idx]
+    elements = pd.DataFrame(
+        {
+            "element_type": ["node"] * len(n_idx) + ["link"] * len(l_idx),
+            "element_id": [csr.nodes[i] for i in n_idx] + [csr.links[i] for i in l_idx],
+            "nodes_lost": np.concatenate([b.node_lost[n_idx], b.link_lost[l_idx]]),
+            "subscribers_lost": np.rint(
+                np.concatenate([b.node_wlost[n_idx], b.link_wlost[l_idx]])
+            ).astype(np.int64),
+            "kind": nodes["kind"].to_numpy()[n_idx].tolist() + [medium[i] for i in l_idx],
+        }
+    )
+    for c in ("operator", "prefecture", "municipality"):
+        v = nodes[c].to_numpy()
+        elements[c] = np.concatenate([v[n_idx], v[lc]]) if len(elements) else []
+    elements = elements.sort_values(
+        ["subscribers_lost", "nodes_lost"], ascending=False, kind="stable"
+    ).reset_index(drop=True)[ELEMENT_COLUMNS]
+
+    srlgs = srlg_blast_radius(G, roots=roots, csr=csr)[SRLG_COLUMNS]
+
+    # causes
+    cz = causes(G, roots=roots, stale_after=stale_after, csr=csr)
+    out_rows = nodes.set_index("node_id").loc[cz["node_id"]].reset_index()
+    nodes_out = pd.concat(
+        [
+            cz[["node_id", "cause", "root_cause", "upstream"]].reset_index(drop=True),
+            out_rows.drop(columns=["node_id", "state"]),
+        ],
+        axis=1,
+    )[NODES_OUT_COLUMNS]
+
+    # single homing
+    is_root = np.zeros(csr.n, bool)
+    is_root[r] = True
+    depth, _, _ = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
+    sh = served & (depth > 0)
+
+    # forecast
+    death = death_hours(G)
+    out_t = widest_out_times(csr, death, roots=r)
+
+    frames = [
+        _agg("nodes", nodes, None),
+        _agg("subscribers", nodes, "subscribers"),
+        _agg("served_nodes", nodes[served], None),
+        _agg("served_subscribers", nodes[served], "subscribers"),
+        _agg("nodes_out", nodes_out, None),
+        _agg("subscribers_out", nodes_out, "subscribers"),
+        _agg("root_cause_nodes_out", nodes_out[nodes_out["root_cause"]], None),
+        _agg("single_homed_nodes", nodes[sh], None),
+        _agg("single_homed_subscribers", nodes[sh], "subscribers"),
+        _agg("articulation_points", elements[elements["element_type"] == "node"], None),
+        _agg("bridges", elements[elements["element_type"] == "link"], None),
+        _agg("hidden_srlgs", srlgs[srlgs["hidden"]], None),
+        _agg("srlgs_cutting", srlgs[srlgs["nodes_lost"] > 0], None),
+    ]
+    forecast = []
+    for h in hours:
+        out = out_t <= float(h)
+        sub = nodes[out].assign(horizon_hours=float(h))
+        for metric, val in (
+            ("forecast_nodes_out", None),
+            ("forecast_subscribers_out", "subscribers"),
+        ):
+            f = _agg(metric, sub, val)
+            f["horizon_hours"] = float(h)
+            frames.append(f)
+        forecast.append(
+            {
+                "horizon_hours": float(h),
+                "nodes_out": int(out.sum()),
+                "subscribers_out": int(round(w[out].sum())),
+            }
+        )
+    aggregates = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else None
+    if aggregates is None or len(aggregates) == 0:
+        aggregates = pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    aggregates["horizon_hours"] = aggregates["horizon_hours"].astype(float)
+    aggregates["value"] = aggregates["value"].astype(float)
+
+    sub_int = np.rint(w).astype(np.int64)
+    by_cause = nodes_out.groupby("cause").size().to_dict() if len(nodes_out) else {}
+    summary: dict[str, Any] = {
+        "nodes_out": len(nodes_out),
+        "subscribers_out": int(nodes_out["subscribers"].sum()) if len(nodes_out) else 0,
+        "nodes_out_by_cause": {str(k): int(v) for k, v in by_cause.items()},
+        "root_causes": int(nodes_out["root_cause"].sum()) if len(nodes_out) else 0,
+        "node_spofs": len(n_idx),
+        "link_spofs": len(l_idx),
+        "single_homed_nodes": int(sh.sum()),
+        "single_homed_subscribers": int(sub_int[sh].sum()),
+        "srlgs": len(srlgs),
+        "hidden_srlgs": int(srlgs["hidden"].sum()) if len(srlgs) else 0,
+        "forecast": forecast,
+        "top_n": int(top_n),
+        "top_elements": [
+            {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in elements.head(top_n).to_dict("records")
+        ],
+    }
+    as_of = G.graph.get("as_of") or created
+    return Snapshot(
+        as_of=as_of,
+        created_at=created,
+        total_nodes=csr.n,
+        total_subscribers=int(sub_int.sum()),
+        served_nodes=int(served.sum()),
+        served_subscribers=int(sub_int[served].sum()),
+        duration_seconds=time.perf_counter() - t0,
+        summary=summary,
+        elements=elements,
+        srlgs=srlgs.reset_index(drop=True),
+        nodes_out=nodes_out.reset_index(drop=True),
+        aggregates=aggregates,
+    )

@@ -1,0 +1,437 @@
+"""Snapshot sources: read the bounded view of the latest snapshot, cache it, survive DB outages.
+
+Two layers, both plain callables so tests can inject an in-memory fake:
+
+- :class:`DatabaseSource` reads the latest complete snapshot from the store with a handful of
+  bounded queries (aggregates, top N, grouped outages, capped site list). The heavy part runs
+  once per snapshot id; later calls cost one indexed ``SELECT ... LIMIT 1``.
+- :class:`CachedSource` wraps any ``() -> ExporterSnapshot | None`` callable with a short TTL and
+  a single-flight lock (concurrent scrapes cause one fetch), keeps the last good snapshot when
+  the fetch raises, and reports the source's health for the exporter's own metrics.
+
+Example
+-------
+>>> from datetime import UTC, datetime
+>>> from resilience.exporter.model import ExporterSnapshot
+>>> from resilience.exporter.source import CachedSource
+>>> snap = ExporterSnapshot(id=7, as_of=datetime.now(UTC), created_at=datetime.now(UTC))
+>>> src = CachedSource(lambda: snap, ttl=5.0)
+>>> st = src.state()
+>>> st.snapshot.id, st.up
+(7, True)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, desc, func, select
+
+from resilience.exporter.model import (
+    Aggregate,
+    Element,
+    ExporterSnapshot,
+    IngestCounts,
+    OutageGroup,
+    RootOutage,
+    SharedRiskGroup,
+    SiteOut,
+)
+from resilience.store import tables as t
+
+__all__ = ["SourceState", "CachedSource", "DatabaseSource", "resolve_roots", "view_of",
+           "MAX_INGEST_RULES"]
+
+MAX_INGEST_RULES = 200  # (kind, rule, field) label sets kept; the rest are summed as rule="other"
+
+
+def _aware(ts: datetime | None) -> datetime:
+    if ts is None:
+        return datetime.fromtimestamp(0, UTC)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the last fetch left: the snapshot being served and the source's health.
+
+    Attributes
+    ----------
+    snapshot
+        The last good snapshot (``None`` before the first successful fetch).
+    up
+        Whether the last fetch succeeded.
+    last_success
+        Unix time of the last successful fetch (0 if none).
+    last_error
+        Text of the last fetch error (empty if the last fetch succeeded).
+    fetch_seconds
+        Duration of the last fetch.
+    errors
+        Failed fetches since start.
+    """
+
+    snapshot: ExporterSnapshot | None
+    up: bool
+    last_success: float
+    last_error: str
+    fetch_seconds: float
+    errors: int
+
+
+class CachedSource:
+    """A snapshot callable behind a TTL cache that keeps the last good value on errors.
+
+    Parameters
+    ----------
+    fetch
+        Returns the latest :class:`ExporterSnapshot` (or ``None`` if there is none yet); may raise.
+    ttl
+        Seconds a fetched value is reused. Concurrent callers wait for one in-flight fetch.
+    clock
+        Monotonic clock (injectable for tests).
+
+    Example
+    -------
+    >>> calls = []
+    >>> src = CachedSource(lambda: calls.append(1), ttl=60)
+    >>> _ = src.state(); _ = src.state(); len(calls)
+    1
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], ExporterSnapshot | None],
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self.ttl = float(ttl)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._fetched_at: float | None = None
+        self._state = SourceState(None, False, 0.0, "not fetched yet", 0.0, 0)
+
+    def _stale(self) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at >= self.ttl
+
+    def state(self) -> SourceState:
+        """The current state, fetching first if the cached one is older than ``ttl``.
+
+        While one caller refreshes, the others get the current state at once (stale while
+        revalidating); only before the first snapshot do they wait for the fetch.
+        """
+        if self._stale():
+            if self._state.snapshot is not None:
+                if self._lock.acquire(blocking=False):
+                    try:
+                        if self._stale():
+                            self._refresh()
+                    finally:
+                        self._lock.release()
+            else:
+                with self._lock:
+                    if self._stale():  # another thread may have refreshed while we waited
+                        self._refresh()
+        return self._state
+
+    def _refresh(self) -> None:
+        start = time.perf_counter()
+        prev = self._state
+        try:
+            snap = self._fetch()
+        except Exception as exc:  # noqa: BLE001 - any DB/driver error: keep serving the last snapshot
+            self._state = SourceState(
+                prev.snapshot, False, prev.last_success, f"{type(exc).__name__}: {exc}"[:500],
+                time.perf_counter() - start, prev.errors + 1,
+            )
+        else:
+            self._state = SourceState(snap, True, time.time(), "", time.perf_counter() - start, prev.errors)
+        self._fetched_at = self._clock()
+
+    def __call__(self) -> ExporterSnapshot | None:
+        """The snapshot being served (the last good one)."""
+        return self.state().snapshot
+
+
+def resolve_roots(
+    rows: Iterable[tuple[str, str | None, bool, int | None]], limit: int | None = None,
+) -> tuple[dict[str, str], tuple[RootOutage, ...]]:
+    """Follow ``upstream`` chains of out nodes to the root outage each one depends on.
+
+    A node that is a root cause (or has no upstream) is its own root. Otherwise its root is found
+    by walking ``upstream`` through out nodes until a root-cause node, or an element that is not
+    an out node (a cut link). The chain walk is memoised (linear in the number of out nodes).
+
+    Parameters
+    ----------
+    rows
+        ``(node_id, upstream, root_cause, subscribers)`` of every out node.
+    limit
+        Keep the largest ``limit`` root outages (by subscribers, then nodes).
+
+    Returns
+    -------
+    (dict, tuple)
+        Root of every out node; root outages with the nodes and subscribers they explain.
+
+    Example
+    -------
+    >>> root_of, roots = resolve_roots([("A", None, True, 0), ("B", "A", False, 10),
+    ...                                 ("C", "B", False, 5), ("D", "L9", False, 7)])
+    >>> root_of["C"], root_of["D"]
+    ('A', 'L9')
+    >>> [(r.root, r.root_type, r.nodes, r.subscribers) for r in roots]
+    [('A', 'node', 3, 15), ('L9', 'link', 1, 7)]
+    """
+    info: dict[str, tuple[str, bool, int]] = {}
+    for node_id, upstream, root_cause, subs in rows:
+        info[str(node_id)] = (str(upstream) if upstream else "", bool(root_cause), int(subs or 0))
+    root_of: dict[str, str] = {}
+    for start in info:
+        path = []
+        cur = start
+        while cur in info and cur not in root_of:
+            up, is_root, _ = info[cur]
+            path.append(cur)
+            if is_root or not up or len(path) > len(info):
+                root_of[cur] = cur
+                path.pop()
+                break
+            cur = up
+        root = root_of.get(cur, cur)
+        for p in path:
+            root_of[p] = root
+    nodes: dict[str, int] = defaultdict(int)
+    subs_by: dict[str, int] = defaultdict(int)
+    for n, r in root_of.items():
+        nodes[r] += 1
+        subs_by[r] += info[n][2]
+    roots = sorted(
+        (RootOutage(r, "node" if r in info else "link", nodes[r], subs_by[r]) for r in nodes),
+        key=lambda x: (-x.subscribers, -x.nodes, x.root),
+    )
+    return root_of, tuple(roots[:limit] if limit is not None else roots)
+
+
+def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
+            ingest: IngestCounts | None = None) -> ExporterSnapshot:
+    """The exporter view of an in-memory :class:`resilience.analysis.snapshot.Snapshot`.
+
+    The same view :class:`DatabaseSource` reads with bounded queries; use it to serve a snapshot
+    that was just computed, or ``CachedSource(lambda: view_of(latest_snapshot(engine)))``.
+
+    Example
+    -------
+    >>> import networkx as nx
+    >>> from resilience.analysis.snapshot import compute_snapshot
+    >>> G = nx.MultiGraph([("C", "B", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["B"]["subscribers"] = 4
+    >>> v = view_of(compute_snapshot(G))
+    >>> [(e.element_id, e.subscribers_lost) for e in v.elements]
+    [('C', 4), ('L1', 4)]
+    """
+    el = snap.elements.sort_values(
+        ["subscribers_lost", "nodes_lost", "element_type", "element_id"],
+        ascending=[False, False, True, True], kind="stable").head(top_n)
+    elements = tuple(
+        Element(r.element_type, str(r.element_id), int(r.nodes_lost), int(r.subscribers_lost),
+                r.kind or "", r.operator or "", r.prefecture or "", r.municipality or "")
+        for r in el.itertuples(index=False))
+    sg = snap.srlgs[snap.srlgs["nodes_lost"] > 0].sort_values(
+        ["subscribers_lost", "nodes_lost", "srlg"], ascending=[False, False, True], kind="stable").head(top_n)
+    srlgs = tuple(SharedRiskGroup(str(r.srlg), int(r.links), int(r.nodes_lost), int(r.subscribers_lost),
+                                  bool(r.hidden)) for r in sg.itertuples(index=False))
+    out = snap.nodes_out
+    groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for r in out.itertuples(index=False):
+        g = groups[(r.cause, bool(r.root_cause), r.operator or "", r.prefecture or "", r.municipality or "")]
+        g[0] += 1
+        g[1] += int(r.subscribers or 0)
+    outages = tuple(OutageGroup(*k, n, subs) for k, (n, subs) in groups.items())
+    root_of, roots = resolve_roots(
+        ((r.node_id, None if r.upstream is None or r.upstream != r.upstream else r.upstream,
+          r.root_cause, r.subscribers) for r in out.itertuples(index=False)),
+        limit=max_sites_out)
+    ordered = out.assign(_rc=out["root_cause"].astype(bool)).sort_values(
+        ["_rc", "subscribers", "node_id"], ascending=[False, False, True], kind="stable").head(max_sites_out)
+    sites = tuple(
+        SiteOut(str(r.node_id), r.cause, bool(r.root_cause),
+                "" if r.upstream is None or r.upstream != r.upstream else str(r.upstream),
+                r.kind or "", r.operator or "", r.prefecture or "", r.municipality or "",
+                int(r.subscribers or 0), None if r.lat != r.lat else r.lat,
+                None if r.lon != r.lon else r.lon, root_of.get(str(r.node_id), str(r.node_id)))
+        for r in ordered.itertuples(index=False))
+    aggregates = tuple(
+        Aggregate(metric=r.metric, value=float(r.value), operator=r.operator or "",
+                  prefecture=r.prefecture or "", municipality=r.municipality or "", kind=r.kind or "",
+                  state=r.state or "", cause=r.cause or "", horizon_hours=float(r.horizon_hours or 0.0))
+        for r in snap.aggregates.itertuples(index=False))
+    return ExporterSnapshot(
+        id=int(snap.id or 0), as_of=_aware(snap.as_of), created_at=_aware(snap.created_at),
+        duration_seconds=snap.duration_seconds, total_nodes=int(snap.total_nodes),
+        total_subscribers=int(snap.total_subscribers), served_nodes=int(snap.served_nodes),
+        served_subscribers=int(snap.served_subscribers), aggregates=aggregates, elements=elements,
+        srlgs=srlgs, outages=outages, sites_out=sites, sites_out_total=len(out), roots=roots,
+        ingest=ingest or IngestCounts(),
+    )
+
+
+class DatabaseSource:
+    """Read the bounded exporter view of the latest complete snapshot from the store.
+
+    Parameters
+    ----------
+    engine
+        SQLAlchemy engine of the store (SQLite or PostgreSQL).
+    top_n
+        Elements and shared-risk groups exported per snapshot (by subscribers lost).
+    max_sites_out
+        Cap on per-site series of out sites (root causes first, then by subscribers).
+
+    Notes
+    -----
+    Per snapshot id: one aggregate read, two ``ORDER BY ... LIMIT`` reads, one ``GROUP BY`` over
+    the out nodes, one lean read of (node, upstream) of out nodes for root outages, one capped
+    read of out sites. Unlike :func:`resilience.store.snapshots.latest_snapshot` (the reference
+    this view is tested against) it never materialises every SPOF element: O(top_n + label sets
+    + out nodes) per snapshot instead of O(network). Per call otherwise:
+    the latest-id lookup and a ``count``/``max`` over ``feed_files`` (re-reading the ingest
+    counters only when a file was added).
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> DatabaseSource(engine)() is None
+    True
+    """
+
+    def __init__(self, engine: Engine, top_n: int = 50, max_sites_out: int = 2000) -> None:
+        self.engine = engine
+        self.top_n = int(top_n)
+        self.max_sites_out = int(max_sites_out)
+        self._snap: ExporterSnapshot | None = None
+        self._ingest_key: tuple | None = None
+        self._ingest = IngestCounts()
+
+    def __call__(self) -> ExporterSnapshot | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.snapshots).where(t.snapshots.c.status == "complete")
+                .order_by(desc(t.snapshots.c.id)).limit(1)
+            ).mappings().first()
+            ingest = self._read_ingest(conn)
+            if row is None:
+                return None
+            if self._snap is None or self._snap.id != row["id"]:
+                self._snap = self._read_snapshot(conn, row)
+        if self._snap.ingest is not ingest:
+            from dataclasses import replace
+
+            self._snap = replace(self._snap, ingest=ingest)
+        return self._snap
+
+    # --- ingest counters -------------------------------------------------------------------
+
+    def _read_ingest(self, conn) -> IngestCounts:
+        ff, q = t.feed_files, t.quarantine
+        key = tuple(conn.execute(select(func.count(), func.max(ff.c.ingested_at))).one())
+        qkey = tuple(conn.execute(select(func.count(), func.max(q.c.id))).one())
+        if (key, qkey) == self._ingest_key:
+            return self._ingest
+        files: dict[str, int] = {}
+        accepted: dict[str, int] = {}
+        for kind, n, acc in conn.execute(
+            select(ff.c.kind, func.count(), func.coalesce(func.sum(ff.c.accepted), 0)).group_by(ff.c.kind)
+        ):
+            files[kind] = int(n)
+            accepted[kind] = int(acc)
+        rows = conn.execute(
+            select(q.c.kind, q.c.rule, q.c.field, func.count().label("n"))
+            .group_by(q.c.kind, q.c.rule, q.c.field)
+        ).all()
+        rows = sorted(rows, key=lambda r: (-r[3], r[0], r[1], r[2] or ""))
+        quarantined: dict[tuple[str, str], int] = {}
+        for i, (kind, rule, field_, n) in enumerate(rows):
+            k = (kind, f"{rule}:{field_}" if field_ else rule) if i < MAX_INGEST_RULES else (kind, "other")
+            quarantined[k] = quarantined.get(k, 0) + int(n)
+        last = key[1]
+        if isinstance(last, str):  # SQLite may hand back text for aggregate results
+            last = datetime.fromisoformat(last)
+        self._ingest = IngestCounts(
+            files=files, rows_accepted=accepted, rows_quarantined=quarantined,
+            last_ingest_timestamp=_aware(last).timestamp() if last is not None else None,
+        )
+        self._ingest_key = (key, qkey)
+        return self._ingest
+
+    # --- snapshot ----------------------------------------------------------------------------
+
+    def _read_snapshot(self, conn, row) -> ExporterSnapshot:
+        sid = row["id"]
+        a = t.snapshot_aggregates
+        aggregates = tuple(
+            Aggregate(metric=r.metric, value=float(r.value), operator=r.operator or "",
+                      prefecture=r.prefecture or "", municipality=r.municipality or "",
+                      kind=r.kind or "", state=r.state or "", cause=r.cause or "",
+                      horizon_hours=float(r.horizon_hours or 0.0))
+            for r in conn.execute(select(a).where(a.c.snapshot_id == sid))
+        )
+        e = t.snapshot_elements
+        elements = tuple(
+            Element(r.element_type, str(r.element_id), int(r.nodes_lost), int(r.subscribers_lost),
+                    r.kind or "", r.operator or "", r.prefecture or "", r.municipality or "")
+            for r in conn.execute(
+                select(e).where(e.c.snapshot_id == sid)
+                .order_by(desc(e.c.subscribers_lost), desc(e.c.nodes_lost), e.c.element_type, e.c.element_id)
+                .limit(self.top_n)
+            )
+        )
+        s = t.snapshot_srlgs
+        srlgs = tuple(
+            SharedRiskGroup(str(r.srlg), int(r.links), int(r.nodes_lost), int(r.subscribers_lost), bool(r.hidden))
+            for r in conn.execute(
+                select(s).where(s.c.snapshot_id == sid, s.c.nodes_lost > 0)
+                .order_by(desc(s.c.subscribers_lost), desc(s.c.nodes_lost), s.c.srlg).limit(self.top_n)
+            )
+        )
+        o = t.snapshot_nodes_out
+        keys = (o.c.cause, o.c.root_cause, o.c.operator, o.c.prefecture, o.c.municipality)
+        outages = tuple(
+            OutageGroup(r[0], bool(r[1]), r[2] or "", r[3] or "", r[4] or "", int(r[5]), int(r[6] or 0))
+            for r in conn.execute(
+                select(*keys, func.count(), func.sum(o.c.subscribers))
+                .where(o.c.snapshot_id == sid).group_by(*keys)
+            )
+        )
+        root_of, roots = resolve_roots(
+            conn.execute(select(o.c.node_id, o.c.upstream, o.c.root_cause, o.c.subscribers)
+                         .where(o.c.snapshot_id == sid)),
+            limit=self.max_sites_out,
+        )
+        sites_out = tuple(
+            SiteOut(str(r.node_id), r.cause, bool(r.root_cause), r.upstream or "", r.kind or "",
+                    r.operator or "", r.prefecture or "", r.municipality or "", int(r.subscribers or 0),
+                    r.lat, r.lon, root_of.get(str(r.node_id), str(r.node_id)))
+            for r in conn.execute(
+                select(o).where(o.c.snapshot_id == sid)
+                .order_by(desc(o.c.root_cause), desc(o.c.subscribers), o.c.node_id)
+                .limit(self.max_sites_out)
+            )
+        )
+        return ExporterSnapshot(
+            id=int(sid), as_of=_aware(row["as_of"]), created_at=_aware(row["created_at"]),
+            duration_seconds=row["duration_seconds"],
+            total_nodes=int(row["total_nodes"]), total_subscribers=int(row["total_subscribers"]),
+            served_nodes=int(row["served_nodes"]), served_subscribers=int(row["served_subscribers"]),
+            aggregates=aggregates, elements=elements, srlgs=srlgs,
+            outages=outages, sites_out=sites_out, sites_out_total=sum(g.nodes for g in outages),
+            roots=roots,
+            ingest=self._ingest,
+        )

@@ -1,0 +1,50 @@
+"""Airflow for the DAG tests: a private AIRFLOW_HOME (SQLite metadata DB) migrated once.
+
+``make test`` runs pytest with no AIRFLOW_HOME: it is set here, before anything imports
+Airflow, to a temporary folder per test process, with the repository's dags/ and plugins/.
+Every test that runs Airflow is marked ``airflow`` and put in one xdist group, so one worker
+migrates the metadata database once and runs them all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if not os.environ.get("RESILIENCE_TEST_AIRFLOW_HOME"):
+    os.environ["RESILIENCE_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-test-")
+_HOME = os.environ["RESILIENCE_TEST_AIRFLOW_HOME"]
+AIRFLOW_ENV = {
+    "AIRFLOW_HOME": _HOME,
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+}
+os.environ.update(AIRFLOW_ENV)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Migrate the private Airflow metadata database (once per test process)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    marker = Path(_HOME) / ".migrated"
+    if not marker.exists():
+        subprocess.run([str(airflow), "db", "migrate"], check=True, env={**os.environ, **AIRFLOW_ENV},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        marker.touch()
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))

@@ -1,0 +1,247 @@
+"""Collectors over an in-memory fake source, each test with a fresh CollectorRegistry."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from resilience.exporter import CachedSource, register_collectors
+from resilience.exporter.collectors import AGGREGATE_FAMILIES, AGGREGATES_DERIVED
+from resilience.exporter.model import (
+    Aggregate,
+    Element,
+    ExporterSnapshot,
+    IngestCounts,
+    OutageGroup,
+    RootOutage,
+    SharedRiskGroup,
+    SiteOut,
+)
+from tests.exporter.conftest import ROOT
+
+NOW = datetime.now(UTC)
+
+
+def make_snapshot(**kw) -> ExporterSnapshot:
+    base = dict(
+        id=42, as_of=NOW - timedelta(seconds=120), created_at=NOW - timedelta(seconds=60),
+        duration_seconds=1.5, total_nodes=10, total_subscribers=1000, served_nodes=8,
+        served_subscribers=750,
+        aggregates=(
+            Aggregate("nodes", 7, operator="docomo", prefecture="Ishikawa", kind="base_station", state="up"),
+            Aggregate("nodes", 3, operator="docomo", prefecture="Ishikawa", kind="base_station", state="down"),
+            Aggregate("articulation_points", 2, operator="docomo", prefecture="Ishikawa", kind="aggregation"),
+            Aggregate("bridges", 3, operator="docomo", prefecture="Ishikawa", kind="fiber"),
+            Aggregate("hidden_srlgs", 1),
+            Aggregate("forecast_nodes_out", 4, operator="docomo", prefecture="Ishikawa", horizon_hours=3),
+            Aggregate("forecast_subscribers_out", 400, operator="docomo", prefecture="Ishikawa", horizon_hours=3),
+            Aggregate("single_homed_subscribers", 300, operator="docomo", prefecture="Ishikawa",
+                      municipality="Suzu"),
+            Aggregate("nodes_out", 99, operator="docomo", cause="power"),  # derived: not exported twice
+        ),
+        elements=(Element("node", "A1", 3, 500, "aggregation", "docomo", "Ishikawa", "Wajima"),
+                  Element("link", "L2", 2, 200, "fiber", "docomo", "Ishikawa", "Wajima")),
+        srlgs=(SharedRiskGroup("R1", 2, 3, 500, True),),
+        outages=(OutageGroup("power", True, "docomo", "Ishikawa", "Wajima", 1, 0),
+                 OutageGroup("backhaul", False, "docomo", "Ishikawa", "Wajima", 1, 250)),
+        sites_out=(SiteOut("A1", "power", True, "", "aggregation", "docomo", "Ishikawa", "Wajima", 0,
+                           37.39, 136.9, "A1"),
+                   SiteOut("B1", "backhaul", False, "A1", "base_station", "docomo", "Ishikawa", "Wajima",
+                           250, None, None, "A1")),
+        sites_out_total=5,
+        roots=(RootOutage("A1", "node", 2, 250),),
+        ingest=IngestCounts(files={"status": 3}, rows_accepted={"status": 30},
+                            rows_quarantined={("status", "expect_column_values_to_be_in_set:state"): 2},
+                            last_ingest_timestamp=NOW.timestamp()),
+    )
+    base.update(kw)
+    return ExporterSnapshot(**base)
+
+
+@pytest.fixture
+def registry():
+    return CollectorRegistry()
+
+
+def test_nothing_registered_at_import():
+    from prometheus_client import REGISTRY
+
+    import resilience.exporter  # noqa: F401
+
+    assert not any(n.startswith("resilience_") for n in REGISTRY._names_to_collectors)
+
+
+def test_values_from_the_snapshot(registry):
+    register_collectors(CachedSource(make_snapshot), registry=registry)
+    g = registry.get_sample_value
+    assert g("resilience_served_ratio") == 0.75
+    assert g("resilience_network_nodes") == 10
+    assert g("resilience_nodes", {"operator": "docomo", "prefecture": "Ishikawa", "kind": "base_station",
+                                  "state": "down"}) == 3
+    assert g("resilience_spof_elements") == 6  # 2 articulation points + 3 bridges + 1 hidden group
+    assert g("resilience_hidden_spof_groups") == 1
+    assert g("resilience_forecast_subscribers_out",
+             {"operator": "docomo", "prefecture": "Ishikawa", "horizon": "3h"}) == 400
+    lab = {"cause": "backhaul", "root_cause": "false", "operator": "docomo", "prefecture": "Ishikawa",
+           "municipality": "Wajima"}
+    assert g("resilience_subscribers_out", lab) == 250
+    assert g("resilience_site_out_subscribers", {
+        "node_id": "B1", "kind": "base_station", "operator": "docomo", "prefecture": "Ishikawa",
+        "municipality": "Wajima", "cause": "backhaul", "root_cause": "false", "root": "A1"}) == 250
+    assert g("resilience_sites_out_not_exported") == 3
+    assert g("resilience_root_outage_nodes", {"root": "A1", "root_type": "node"}) == 2
+    assert g("resilience_element_subscribers_lost", {
+        "element": "L2", "element_type": "link", "kind": "fiber", "operator": "docomo",
+        "prefecture": "Ishikawa", "municipality": "Wajima"}) == 200
+    assert g("resilience_srlg_nodes_lost", {"srlg": "R1", "hidden": "true"}) == 3
+    assert g("resilience_ingest_rows_quarantined_total", {
+        "kind": "status", "rule": "expect_column_values_to_be_in_set:state"}) == 2
+    assert g("resilience_ingest_rows_accepted_total", {"kind": "status"}) == 30
+    assert g("resilience_snapshot_id") == 42
+    assert 119 <= g("resilience_snapshot_age_seconds") < 180
+    assert g("resilience_exporter_snapshot_source_up") == 1
+    # the aggregate nodes_out (no root_cause label) is not exported a second time
+    assert g("resilience_nodes_out", {"cause": "power", "operator": "docomo", "prefecture": "",
+                                      "municipality": "", "root_cause": ""}) is None
+
+
+def test_site_without_coordinates_is_not_on_the_map(registry):
+    register_collectors(CachedSource(make_snapshot), registry=registry)
+    text = generate_latest(registry).decode()
+    info = [ln for ln in text.splitlines() if ln.startswith("resilience_site_out_info{")]
+    assert len(info) == 1 and 'node_id="A1"' in info[0] and 'lat="37.39000"' in info[0]
+
+
+def test_no_snapshot_yet_only_health(registry):
+    register_collectors(CachedSource(lambda: None), registry=registry)
+    text = generate_latest(registry).decode()
+    assert registry.get_sample_value("resilience_exporter_snapshot_loaded") == 0
+    assert registry.get_sample_value("resilience_exporter_snapshot_source_up") == 1
+    assert "resilience_nodes_out{" not in text and "resilience_snapshot_age_seconds " not in text
+
+
+def test_keeps_last_good_snapshot_and_flags_the_failure(registry):
+    calls = {"n": 0}
+    snap = make_snapshot()
+
+    def fetch():
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise ConnectionError("database is gone")
+        return snap
+
+    clock = [0.0]
+    src = CachedSource(fetch, ttl=5, clock=lambda: clock[0])
+    register_collectors(src, registry=registry)
+    assert registry.get_sample_value("resilience_exporter_snapshot_source_up") == 1
+    ok_time = registry.get_sample_value("resilience_exporter_last_success_timestamp_seconds")
+    clock[0] = 10.0
+    assert registry.get_sample_value("resilience_exporter_snapshot_source_up") == 0
+    assert registry.get_sample_value("resilience_snapshot_id") == 42  # still served
+    assert registry.get_sample_value("resilience_served_ratio") == 0.75
+    assert registry.get_sample_value("resilience_exporter_source_errors_total") == 1
+    assert registry.get_sample_value("resilience_exporter_last_success_timestamp_seconds") == ok_time
+    assert "database is gone" in src.state().last_error
+
+
+def test_ttl_cache_one_fetch_for_many_scrapes(registry):
+    calls = []
+    clock = [0.0]
+    src = CachedSource(lambda: calls.append(1) or make_snapshot(), ttl=5, clock=lambda: clock[0])
+    register_collectors(src, registry=registry)
+    for _ in range(5):
+        generate_latest(registry)
+    assert len(calls) == 1
+    clock[0] = 6.0
+    generate_latest(registry)
+    assert len(calls) == 2
+
+
+def test_concurrent_scrapes_one_fetch():
+    import threading
+    import time as _t
+
+    calls = []
+
+    def slow():
+        calls.append(1)
+        _t.sleep(0.2)
+        return make_snapshot()
+
+    src = CachedSource(slow, ttl=60)
+    reg = CollectorRegistry()
+    register_collectors(src, registry=reg)
+    threads = [threading.Thread(target=generate_latest, args=(reg,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+
+
+def test_families_built_once_per_snapshot(registry, monkeypatch):
+    from resilience.exporter import collectors as c
+
+    snap = make_snapshot()
+    cols = register_collectors(CachedSource(lambda: snap, ttl=0), registry=registry)
+    spof = next(x for x in cols if isinstance(x, c.SpofCollector))
+    built = []
+    orig = c.SpofCollector.build
+    monkeypatch.setattr(c.SpofCollector, "build", lambda self, s: built.append(1) or orig(self, s))
+    spof._pair = None
+    for _ in range(3):
+        generate_latest(registry)
+    assert len(built) == 1
+
+
+def test_metric_names_follow_conventions(registry):
+    register_collectors(CachedSource(make_snapshot), registry=registry)
+    for fam in registry.collect():
+        assert fam.name.startswith("resilience_"), fam.name
+        assert fam.documentation, fam.name
+        if fam.type == "counter":
+            assert all(s.name.endswith("_total") for s in fam.samples if not s.name.endswith("_created"))
+        else:
+            assert not fam.name.endswith("_total"), fam.name
+        for s in fam.samples:
+            assert set(s.labels) <= {"operator", "prefecture", "municipality", "kind", "state", "cause",
+                                     "root_cause", "horizon", "element", "element_type", "node_id", "root",
+                                     "root_type", "srlg", "hidden", "rule", "lat", "lon", "version"}, s
+
+
+def test_every_metric_is_documented(registry):
+    register_collectors(CachedSource(make_snapshot), registry=registry)
+    doc = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(resilience_[a-z_]+)`", doc))
+    names = {s.name for fam in registry.collect() for s in fam.samples}
+    names |= {f[1] for f in AGGREGATE_FAMILIES.values()}
+    assert names - documented == set()
+
+
+def test_aggregate_families_cover_the_analysis_contract():
+    from resilience.analysis.snapshot import AGGREGATE_METRICS
+
+    assert set(AGGREGATE_FAMILIES) | set(AGGREGATES_DERIVED) == set(AGGREGATE_METRICS)
+    for metric, (_g, _name, _doc, labels) in AGGREGATE_FAMILIES.items():
+        want = tuple("horizon" if lab == "horizon_hours" else lab for lab in AGGREGATE_METRICS[metric][0])
+        assert set(labels) == set(want), metric
+
+
+def test_cardinality_is_bounded_by_top_n_and_cap():
+    """The per-element and per-site series never exceed what the source was asked for."""
+    from resilience.exporter.source import resolve_roots
+
+    rows = [(f"S{i}", f"L{i % 7}", False, i) for i in range(10_000)]
+    root_of, roots = resolve_roots(rows, limit=5)
+    assert len(roots) == 5 and len(root_of) == 10_000
+    assert {r.root_type for r in roots} == {"link"}
+
+
+def test_resolve_roots_cycle_terminates():
+    from resilience.exporter.source import resolve_roots
+
+    root_of, _ = resolve_roots([("A", "B", False, 1), ("B", "A", False, 1)])
+    assert set(root_of) == {"A", "B"}

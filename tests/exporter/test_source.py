@@ -1,0 +1,88 @@
+"""DatabaseSource against the real store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import networkx as nx
+
+from resilience.exporter.source import CachedSource, DatabaseSource, view_of
+from tests.exporter.sample import EXPECTED, write_sample_snapshot
+
+
+def test_reads_the_sample_snapshot(sample_engine):
+    snap = DatabaseSource(sample_engine, top_n=3, max_sites_out=10)()
+    assert snap.total_nodes == EXPECTED["total_nodes"] and snap.served_subscribers == 200
+    assert [e.element_id for e in snap.elements] == ["C1", "L2", "B1"]  # top 3, ties by type then id
+    assert sum(g.nodes for g in snap.outages) == EXPECTED["nodes_out"]
+    assert sum(g.subscribers for g in snap.outages) == EXPECTED["subscribers_out"]
+    assert {s.node_id for s in snap.sites_out if s.root_cause} == EXPECTED["root_causes"]
+    assert [s.root_cause for s in snap.sites_out] == [True, True, False, False, False]  # roots first
+    assert {r.root: (r.root_type, r.nodes, r.subscribers) for r in snap.roots} == EXPECTED["roots"]
+    assert {s.node_id: s.root for s in snap.sites_out}["B3"] == "A1"  # B3 -> B1 -> A1
+    assert snap.ingest.rows_accepted == EXPECTED["ingest_accepted"]
+    assert snap.ingest.rows_quarantined == EXPECTED["ingest_quarantined"]
+    assert [g.srlg for g in snap.srlgs] == ["R1", "R7"]
+
+
+def test_cap_on_sites(sample_engine):
+    snap = DatabaseSource(sample_engine, max_sites_out=2)()
+    assert [s.node_id for s in snap.sites_out] == ["K3", "A1"]  # root causes, by subscribers
+    assert snap.sites_out_total == 5 and len(snap.roots) == 2
+
+
+def test_newer_snapshot_replaces_the_view_and_same_id_is_reused(sample_engine):
+    src = DatabaseSource(sample_engine)
+    first = src()
+    assert src() is first  # nothing changed: the same object (collectors replay their families)
+    write_sample_snapshot(sample_engine, served_subscribers=100, with_ingest=False)
+    second = src()
+    assert second.id > first.id and second.served_subscribers == 100
+
+
+def test_no_snapshot_yet(engine):
+    assert DatabaseSource(engine)() is None
+    assert CachedSource(DatabaseSource(engine)).state().up
+
+
+def _graph() -> nx.MultiGraph:
+    as_of = datetime(2024, 1, 2, 6, tzinfo=UTC)
+    G = nx.MultiGraph(as_of=as_of)
+    base = dict(operator="docomo", prefecture="Ishikawa", state="up", power="grid", fresh=True,
+                observed_at=as_of - timedelta(minutes=1), battery_hours=6.0)
+    nodes = {
+        "C1": dict(kind="core", subscribers=0, municipality="Kanazawa", lat=36.56, lon=136.65,
+                   battery_hours=float("inf")),
+        "A1": dict(kind="aggregation", subscribers=0, municipality="Wajima", lat=37.39, lon=136.9,
+                   state="down", power="none"),
+        "B1": dict(kind="base_station", subscribers=100, municipality="Wajima", lat=37.4, lon=136.91,
+                   power="battery", battery_remaining_min=90),
+        "B2": dict(kind="base_station", subscribers=200, municipality="Wajima", lat=37.41, lon=136.92,
+                   power="battery", battery_remaining_min=120),
+        "B3": dict(kind="base_station", subscribers=400, municipality="Suzu", lat=37.43, lon=137.26),
+        "B4": dict(kind="base_station", subscribers=50, municipality="Suzu", lat=37.44, lon=137.27),
+    }
+    for n, d in nodes.items():
+        G.add_node(n, **{**base, **d})
+    for key, a, b, srlg in [("L1", "C1", "A1", "R1"), ("L2", "A1", "B1", ""), ("L3", "C1", "B2", "R1"),
+                            ("L4", "B2", "B3", ""), ("L5", "B1", "B4", ""), ("L6", "C1", "B3", "")]:
+        G.add_edge(a, b, key=key, link_id=key, medium="fiber", srlg=srlg, state="up")
+    return G
+
+
+def test_bounded_queries_equal_the_full_latest_snapshot(engine):
+    """The exporter's view read with bounded queries equals the view of latest_snapshot()."""
+    from resilience.analysis.snapshot import compute_snapshot
+    from resilience.store.snapshots import latest_snapshot, write_snapshot
+
+    write_snapshot(engine, compute_snapshot(_graph(), hours=(1, 3, 6)))
+    full = latest_snapshot(engine)
+    assert len(full.nodes_out) > 0 and len(full.elements) > 0
+    for top_n, cap in ((50, 2000), (2, 1)):
+        got = DatabaseSource(engine, top_n=top_n, max_sites_out=cap)()
+        want = view_of(full, top_n=top_n, max_sites_out=cap)
+        assert set(got.outages) == set(want.outages)
+        assert set(got.aggregates) == set(want.aggregates)
+        assert replace(got, ingest=want.ingest, outages=(), aggregates=()) == replace(
+            want, outages=(), aggregates=())
