@@ -260,34 +260,64 @@ def single_points_of_failure(
 
 
 @njit(cache=True)
-def _count_lost_kernel(indptr, nbr, eid, node_ok, link_ok, roots, base_served, w, cand):
-    # BFS restricted from the roots; counts baseline-served nodes no longer reached.
-    n = indptr.shape[0] - 1  # pragma: no cover - compiled
-    seen = np.zeros(n, np.bool_)
-    queue = np.empty(n, np.int64)
+def _group_lost_kernel(indptr, nbr, eid, node_ok, link_up, base_served, w, disc, size, order,
+                       is_root, group_links, children, cut, in_cut, seen, region, queue):  # pragma: no cover
+    # Nodes lost when all ``group_links`` fail. Only the DFS subtrees below the group's tree links
+    # (the region R) can lose service: every served node outside R keeps its tree path. So the
+    # search is local: seed the roots in R and the nodes of R that still touch a served node
+    # outside R over a surviving link, spread inside R, count the served nodes of R unreached.
+    for e in group_links:
+        cut[e] = True
+    nr = 0
+    for c in children:
+        lo = disc[c]
+        for k in range(lo, lo + size[c]):
+            v = order[k - 1]
+            if not in_cut[v]:
+                in_cut[v] = True
+                region[nr] = v
+                nr += 1
     head = 0
     tail = 0
-    for r in roots:
-        if node_ok[r] and not seen[r]:
-            seen[r] = True
-            queue[tail] = r
+    for i in range(nr):
+        v = region[i]
+        if not node_ok[v]:
+            continue
+        if is_root[v]:
+            seen[v] = True
+            queue[tail] = v
             tail += 1
+            continue
+        for k in range(indptr[v], indptr[v + 1]):
+            u = nbr[k]
+            e = eid[k]
+            if not in_cut[u] and base_served[u] and node_ok[u] and link_up[e] and not cut[e]:
+                seen[v] = True
+                queue[tail] = v
+                tail += 1
+                break
     while head < tail:
         v = queue[head]
         head += 1
         for k in range(indptr[v], indptr[v + 1]):
             u = nbr[k]
-            if seen[u] or not node_ok[u] or not link_ok[eid[k]]:
+            e = eid[k]
+            if seen[u] or not in_cut[u] or not node_ok[u] or not link_up[e] or cut[e]:
                 continue
             seen[u] = True
             queue[tail] = u
             tail += 1
     lost = 0
     wl = 0.0
-    for v in cand:
+    for i in range(nr):
+        v = region[i]
         if base_served[v] and not seen[v]:
             lost += 1
             wl += w[v]
+        in_cut[v] = False
+        seen[v] = False
+    for e in group_links:
+        cut[e] = False
     return lost, wl
 
 
@@ -315,8 +345,10 @@ def srlg_blast_radius(
     Notes
     -----
     One DFS for the single-link radii, then per group: if none of its links is a DFS tree link
-    the spanning tree survives and nothing is lost (no search); otherwise one BFS over the masks.
-    Worst case O(g (n + m)) for g groups.
+    the spanning tree survives and nothing is lost (no search); otherwise a search confined to the
+    DFS subtrees below the group's tree links (served nodes elsewhere keep their tree path).
+    O(n + m) for the DFS plus, per group, the size of its subtrees and their links: small for
+    local conduits, large only for the few groups near the cores.
 
     Examples
     --------
@@ -331,26 +363,28 @@ def srlg_blast_radius(
     d = b.dfs
     base_served = d.served
     tree_edge = np.zeros(csr.m, bool)
-    tree_edge[d.pedge[d.pedge >= 0]] = True
+    has_parent = d.pedge >= 0
+    tree_edge[d.pedge[has_parent]] = True
+    child_of_link = np.full(csr.m, -1, np.int64)  # the node below each tree link
+    child_of_link[d.pedge[has_parent]] = np.nonzero(has_parent)[0]
+    is_root = np.zeros(csr.n, np.bool_)
+    is_root[r] = True
+    cut = np.zeros(csr.m, np.bool_)
+    in_region = np.zeros(csr.n, np.bool_)
+    seen = np.zeros(csr.n, np.bool_)
+    region = np.empty(csr.n, np.int64)
+    queue = np.empty(csr.n, np.int64)
     rows = []
     for g, idx in csr.srlg_links.items():
         idx = np.unique(idx)
-        if not tree_edge[idx].any():
+        children = child_of_link[idx[tree_edge[idx]]]
+        if len(children) == 0:  # the spanning tree survives: nothing is lost
             lost, wl = 0, 0.0
         else:
-            link_ok = csr.link_up.copy()
-            link_ok[idx] = False
-            # only nodes below the cut tree links can be lost
-            lost, wl = _count_lost_kernel(
-                csr.indptr,
-                csr.nbr,
-                csr.eid,
-                csr.node_up,
-                link_ok,
-                r,
-                base_served,
-                csr.weight,
-                np.nonzero(base_served)[0],
+            lost, wl = _group_lost_kernel(
+                csr.indptr, csr.nbr, csr.eid, csr.node_up, csr.link_up, base_served, csr.weight,
+                d.disc, d.size, d.order, is_root, idx.astype(np.int64), children, cut, in_region, seen,
+                region, queue,
             )
         single = bool((b.link_lost[idx] > 0).any())
         rows.append((g, len(idx), int(lost), wl, bool(lost > 0 and not single)))
