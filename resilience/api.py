@@ -15,6 +15,8 @@ True
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,27 @@ __all__ = [
 ]
 
 
+def _store_guard(fn: Callable) -> Callable:
+    """Turn a database that is read-only, full or unreachable into
+    :class:`resilience.errors.StoreError` naming it (other errors pass through unchanged)."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            from resilience.store.engine import store_error
+
+            url = sig.bind_partial(*args, **kwargs).arguments.get("db_url")
+            err = store_error(exc, resolve_db_url(url))
+            if err is None:
+                raise
+            raise err from exc
+
+    return wrapper
+
+
 def resolve_db_url(db_url: str | None = None) -> str:
     """``db_url`` if given, else the configured URL, else ``sqlite:///<home>/var/resilience.db``."""
     return db_url or load_settings().resolved_db_url()
@@ -47,6 +70,7 @@ def engine(db_url: str | None = None) -> Engine:
     return engine_for(resolve_db_url(db_url))
 
 
+@_store_guard
 def init(db_url: str | None = None) -> str:
     """Create or upgrade the schema (Alembic migrations); return the database URL."""
     from resilience.store.engine import migrate
@@ -56,6 +80,7 @@ def init(db_url: str | None = None) -> str:
     return url
 
 
+@_store_guard
 def ingest(
     paths: Iterable[str | Path],
     *,
@@ -82,6 +107,7 @@ def ingest(
     )
 
 
+@_store_guard
 def load_state(*, db_url: str | None = None) -> dict[str, pd.DataFrame]:
     """Inventory and current state tables as DataFrames."""
     from resilience.store.repo import load_state as _load
@@ -90,6 +116,7 @@ def load_state(*, db_url: str | None = None) -> dict[str, pd.DataFrame]:
         return _load(conn)
 
 
+@_store_guard
 def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> nx.MultiGraph:
     """The current network model (see :func:`resilience.topology.build_graph`)."""
     from resilience.topology.graph import build_graph
@@ -108,6 +135,7 @@ def _hours(hours: Iterable[float] | None) -> tuple[float, ...]:
     return tuple(hours) if hours else load_settings().forecast_hours
 
 
+@_store_guard
 def analyze(
     *, db_url: str | None = None, as_of: datetime | None = None, top_n: int | None = None
 ) -> int:
@@ -127,6 +155,7 @@ def analyze(
     return write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
 
 
+@_store_guard
 def spof(*, db_url: str | None = None, top: int | None = 50) -> pd.DataFrame:
     """Blast radius of every node and link of the current state, largest first.
 
@@ -188,6 +217,7 @@ def scenario_from_options(
     return parts[0]
 
 
+@_store_guard
 def whatif(scenario: dict | str | Path, *, db_url: str | None = None) -> dict:
     """Run a what-if scenario (a dict, or a YAML file path) against the current state.
 
@@ -200,6 +230,7 @@ def whatif(scenario: dict | str | Path, *, db_url: str | None = None) -> dict:
     return run_whatif(load_graph(db_url=db_url), sc)
 
 
+@_store_guard
 def forecast(*, db_url: str | None = None, hours: Iterable[float] | None = None) -> pd.DataFrame:
     """Nodes and subscribers out at each horizon if grid power is not restored."""
     from resilience.analysis import battery_forecast
@@ -207,6 +238,7 @@ def forecast(*, db_url: str | None = None, hours: Iterable[float] | None = None)
     return battery_forecast(load_graph(db_url=db_url), hours=_hours(hours))
 
 
+@_store_guard
 def replay(
     directory: str | Path,
     *,
@@ -249,6 +281,7 @@ def replay(
     return rows
 
 
+@_store_guard
 def report(
     *, db_url: str | None = None, out_dir: str | Path | None = None, snapshot_id: int | None = None
 ) -> Path:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from resilience.errors import BadInput
+from resilience.errors import BadInput, ResilienceError
 
 app = typer.Typer(
     name="resilience",
@@ -264,7 +264,6 @@ def report(
 ) -> None:
     """Write the HTML report of the latest analysis snapshot; print its path."""
     from resilience import api
-    from resilience.errors import ResilienceError
 
     try:
         path = api.report(db_url=state.db_url, out_dir=out)
@@ -358,6 +357,9 @@ def main() -> None:
     except BadInput as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except ResilienceError as exc:  # e.g. the database is read-only, full or unreachable
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from resilience.feeds.readers import FEED_KINDS, RawFeed, read_feed
 from resilience.feeds.validate import ValidationContext, validate_rows
@@ -93,38 +94,56 @@ def ingest_file(
         return IngestResult(name, done["kind"], done["rows"], done["accepted"], done["quarantined"],
                             True, raw.sha256)
     _archive(path, raw.sha256, Path(archive_dir) if archive_dir else None)
-    with engine.begin() as conn:
-        ctx = ValidationContext(future_tolerance=future_tolerance)
-        rejects = list(raw.rejects)
-        accepted = 0
-        if raw.kind in ("nodes", "graphml"):
-            v = validate_rows("nodes", raw.frame, raw.lines, ctx)
-            repo.upsert_nodes(conn, v.good)
-            rejects += v.rejects
-            accepted += len(v.good)
-        if raw.kind == "graphml" or raw.kind == "links":
-            frame = raw.graph_links if raw.kind == "graphml" else raw.frame
-            lines = raw.graph_link_lines if raw.kind == "graphml" else raw.lines
-            ctx.known_nodes = repo.known_ids(conn, "nodes")
-            v = validate_rows("links", frame, lines, ctx)
-            repo.upsert_links(conn, v.good)
-            rejects += v.rejects
-            accepted += len(v.good)
-        if raw.kind in ("node_status", "link_status", "power_status"):
-            if raw.kind == "node_status":
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Take the write lock first: concurrent ingests queue (busy_timeout) instead of
+                # failing with "database is locked" when a stale read snapshot tries to write.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            done = repo.feed_file_record(conn, raw.sha256)  # another worker may just have won
+            if done:
+                return IngestResult(name, done["kind"], done["rows"], done["accepted"],
+                                    done["quarantined"], True, raw.sha256)
+            ctx = ValidationContext(future_tolerance=future_tolerance)
+            rejects = list(raw.rejects)
+            accepted = 0
+            if raw.kind in ("nodes", "graphml"):
+                v = validate_rows("nodes", raw.frame, raw.lines, ctx)
+                repo.upsert_nodes(conn, v.good)
+                rejects += v.rejects
+                accepted += len(v.good)
+            if raw.kind == "graphml" or raw.kind == "links":
+                frame = raw.graph_links if raw.kind == "graphml" else raw.frame
+                lines = raw.graph_link_lines if raw.kind == "graphml" else raw.lines
                 ctx.known_nodes = repo.known_ids(conn, "nodes")
-            elif raw.kind == "link_status":
-                ctx.known_links = repo.known_ids(conn, "links")
-            v = validate_rows(raw.kind, raw.frame, raw.lines, ctx)
-            repo.apply_status(conn, raw.kind, v.good, raw.sha256)
-            rejects += v.rejects
-            accepted += len(v.good)
-        rows = raw.rows_read
-        if accepted + len(rejects) != rows:  # the ledger must balance; never drop a row
-            raise AssertionError(f"{name}: {accepted} accepted + {len(rejects)} quarantined != {rows} rows")
-        repo.add_quarantine(conn, sha256=raw.sha256, path=name, kind=raw.kind, rejects=rejects)
-        repo.record_feed_file(conn, sha256=raw.sha256, path=name, kind=raw.kind, rows=rows,
-                              accepted=accepted, quarantined=len(rejects))
+                v = validate_rows("links", frame, lines, ctx)
+                repo.upsert_links(conn, v.good)
+                rejects += v.rejects
+                accepted += len(v.good)
+            if raw.kind in ("node_status", "link_status", "power_status"):
+                if raw.kind == "node_status":
+                    ctx.known_nodes = repo.known_ids(conn, "nodes")
+                elif raw.kind == "link_status":
+                    ctx.known_links = repo.known_ids(conn, "links")
+                v = validate_rows(raw.kind, raw.frame, raw.lines, ctx)
+                repo.apply_status(conn, raw.kind, v.good, raw.sha256)
+                rejects += v.rejects
+                accepted += len(v.good)
+            rows = raw.rows_read
+            if accepted + len(rejects) != rows:  # the ledger must balance; never drop a row
+                raise AssertionError(f"{name}: {accepted} accepted + {len(rejects)} quarantined != {rows} rows")
+            repo.add_quarantine(conn, sha256=raw.sha256, path=name, kind=raw.kind, rejects=rejects)
+            repo.record_feed_file(conn, sha256=raw.sha256, path=name, kind=raw.kind, rows=rows,
+                                  accepted=accepted, quarantined=len(rejects))
+    except IntegrityError:
+        # Another worker stored the same bytes (under any name) while we were at it: its
+        # transaction won the feed_files primary key; ours rolled back whole. Not an error.
+        with engine.connect() as conn:
+            done = repo.feed_file_record(conn, raw.sha256)
+        if not done:
+            raise
+        return IngestResult(name, done["kind"], done["rows"], done["accepted"], done["quarantined"],
+                            True, raw.sha256)
     return IngestResult(name, raw.kind, rows, accepted, len(rejects), False, raw.sha256)
 
 

@@ -117,29 +117,46 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _decodes(data: bytes, encoding: str) -> tuple[bool, UnicodeDecodeError | None]:
+    """(usable, error): usable when ``data`` decodes, or fails only on a character cut at the very
+    end (a file still being written: its last line is then quarantined as truncated)."""
+    try:
+        data.decode(encoding)
+        return True, None
+    except UnicodeDecodeError as exc:
+        at_end = exc.end >= len(data) and exc.start >= len(data) - 3
+        cut = exc.reason in ("unexpected end of data", "incomplete multibyte sequence")
+        return at_end and cut, exc
+
+
 def detect_encoding(raw: bytes, path: str = "<bytes>") -> str:
     """Detect UTF-8 with BOM, UTF-8, or CP932 (Shift_JIS as Japanese operators export it).
+
+    A multi-byte character cut at the very end (a file still being written) does not change the
+    answer: a UTF-8 file is never re-read as CP932 mojibake because its last byte is missing.
 
     >>> detect_encoding("輪島".encode("cp932"))
     'cp932'
     >>> detect_encoding(b"\\xef\\xbb\\xbfnode_id")
     'utf-8-sig'
+    >>> detect_encoding("輪島".encode("utf-8")[:-1])
+    'utf-8'
     """
     if b"\x00" in raw[:65536]:
         raise BadInput(path, "binary file (NUL bytes): not a CSV, JSON Lines or GraphML feed")
     if raw.startswith(b"\xef\xbb\xbf"):
+        ok, exc = _decodes(raw[3:], "utf-8")
+        if not ok:
+            line = raw[: exc.start + 3].count(b"\n") + 1
+            raise BadInput(path, "has a UTF-8 byte order mark but is not UTF-8 text", line=line)
         return "utf-8-sig"
-    try:
-        raw.decode("utf-8")
+    ok, utf8_error = _decodes(raw, "utf-8")
+    if ok:
         return "utf-8"
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    try:
-        raw.decode("cp932")
+    if _decodes(raw, "cp932")[0]:
         return "cp932"
-    except UnicodeDecodeError:
-        line = raw[: utf8_error.start].count(b"\n") + 1
-        raise BadInput(path, "not UTF-8 or CP932 (Shift_JIS) text", line=line) from None
+    line = raw[: utf8_error.start].count(b"\n") + 1
+    raise BadInput(path, "not UTF-8 or CP932 (Shift_JIS) text", line=line)
 
 
 def detect_kind(columns: list[str] | set[str], path: str = "<feed>") -> str:
@@ -191,7 +208,9 @@ def read_feed(path: str | Path, *, graphml_cores: tuple[str, ...] = ()) -> RawFe
         raise BadInput(name, "file is empty")
     digest = sha256_of(raw)
     encoding = detect_encoding(raw, name)
-    text = raw.decode(encoding)
+    # Only a character cut at the very end can fail here (see detect_encoding): it becomes U+FFFD
+    # in the last line, which is then quarantined as truncated.
+    text = raw.decode(encoding, errors="replace")
     head = text.lstrip()[:512]
     if head.startswith("<?xml") or head.startswith("<graphml") or "<graphml" in head:
         from resilience.feeds.graphml import read_graphml
@@ -203,8 +222,13 @@ def read_feed(path: str | Path, *, graphml_cores: tuple[str, ...] = ()) -> RawFe
 
 
 def _read_csv(text: str, path: str, digest: str, encoding: str) -> RawFeed:
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([first_line]))
+    if "\r" in text:  # CRLF (Windows) and bare CR (old Mac exports) line ends: one kind of line end
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first_line = text.split("\n", 1)[0]
+    try:
+        header = next(csv.reader([first_line]))
+    except csv.Error as exc:
+        raise BadInput(path, f"unreadable CSV header: {exc}", line=1) from None
     header = [h.strip() for h in header]
     kind = detect_kind(header, path)
     if len(set(header)) != len(header):
@@ -246,7 +270,7 @@ def _read_csv(text: str, path: str, digest: str, encoding: str) -> RawFeed:
     rows, lines = [], []
     width = len(header)
     prev_end = 1
-    for rec in reader:
+    for rec in _records(reader, path):
         start = prev_end + 1
         prev_end = reader.line_num + 1
         if not rec or all(not v.strip() for v in rec):
@@ -259,6 +283,15 @@ def _read_csv(text: str, path: str, digest: str, encoding: str) -> RawFeed:
         lines.append(start)
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame(columns=header, dtype=str)
     return RawFeed(path, digest, kind, "csv", encoding, frame, np.asarray(lines, dtype=np.int64), rejects)
+
+
+def _records(reader, path: str):
+    """The records of a ``csv.reader``; a file the csv module cannot split (a field over its size
+    limit) is refused with the line, never an unhandled ``csv.Error``."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise BadInput(path, f"unreadable CSV: {exc}", line=reader.line_num + 1) from None
 
 
 def _read_jsonl(text: str, path: str, digest: str, encoding: str) -> RawFeed:

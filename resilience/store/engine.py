@@ -16,9 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["make_engine", "migrate", "engine_for"]
+from resilience.errors import StoreError
+
+__all__ = ["make_engine", "migrate", "engine_for", "display_url", "store_error"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -46,7 +50,7 @@ def make_engine(url: str) -> Engine:
             )
         else:
             path = url.split("sqlite:///", 1)[-1]
-            if path:
+            if path and not path.startswith("file:"):  # a URI (``?mode=ro``) names an existing file
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -70,3 +74,57 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def display_url(url: str) -> str:
+    """The database URL as shown to people: the password hidden.
+
+    >>> display_url("postgresql+psycopg://app:s3cret@db:5432/resilience")
+    'postgresql+psycopg://app:***@db:5432/resilience'
+    >>> display_url("sqlite:///file:/var/r.db?mode=ro&uri=true")
+    'sqlite:///file:/var/r.db?mode=ro&uri=true'
+    """
+    if url.startswith("sqlite"):  # a file path: no credentials to hide
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy understands: show no credentials
+        return url.split("@")[-1]
+
+
+# SQLSTATE classes / codes (PostgreSQL) and message fragments (SQLite) of store-level problems.
+_PROBLEMS = (
+    ("read-only", ("25006",), ("readonly database", "read-only", "read only")),
+    ("full", ("53100",), ("database or disk is full", "disk is full", "no space left")),
+    ("unreachable", ("08", "57P"), ("connection", "could not connect", "server closed",
+                                    "terminating connection")),
+)
+
+
+def store_error(exc: BaseException, url: str) -> StoreError | None:
+    """A :class:`~resilience.errors.StoreError` for a database that is read-only, full or
+    unreachable; ``None`` for anything else (a bug, a constraint violation: not hidden).
+
+    >>> import sqlite3
+    >>> e = sa_exc.OperationalError("INSERT", {}, sqlite3.OperationalError(
+    ...     "attempt to write a readonly database"))
+    >>> str(store_error(e, "sqlite:///r.db"))
+    'database sqlite:///r.db is read-only: attempt to write a readonly database'
+    >>> store_error(ValueError("x"), "sqlite://") is None
+    True
+    """
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig if exc.orig is not None else exc
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    text = str(orig).strip()
+    detail = (text.splitlines() or [""])[0].strip()[:300]
+    low = text.lower()
+    for problem, codes, fragments in _PROBLEMS:
+        if (sqlstate and sqlstate.startswith(codes)) or any(f in low for f in fragments):
+            return StoreError(display_url(url), problem, detail)
+    if exc.connection_invalidated:
+        return StoreError(display_url(url), "unreachable", detail)
+    if isinstance(exc, sa_exc.OperationalError):  # cannot open the file, locked, ...
+        return StoreError(display_url(url), "unavailable", detail)
+    return None

@@ -2,8 +2,8 @@
 
 ``make test`` runs pytest with no AIRFLOW_HOME: it is set here, before anything imports
 Airflow, to a temporary folder per test process, with the repository's dags/ and plugins/.
-Every test that runs Airflow is marked ``airflow`` and put in one xdist group, so one worker
-migrates the metadata database once and runs them all.
+Every test that runs Airflow is marked ``airflow`` (and put in one xdist group); each test
+process migrates its own metadata database once, so workers never share one.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if not os.environ.get("RESILIENCE_TEST_AIRFLOW_HOME"):
-    os.environ["RESILIENCE_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-test-")
-_HOME = os.environ["RESILIENCE_TEST_AIRFLOW_HOME"]
+# One private Airflow home per test process (xdist workers do not share a metadata database).
+_HOME = tempfile.mkdtemp(prefix=f"airflow-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 AIRFLOW_ENV = {
     "AIRFLOW_HOME": _HOME,
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),

@@ -18,13 +18,18 @@ from tests.dags.conftest import ROOT
 
 DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif"}
 
-STATUS = (
-    "observed_at,node_id,state,power,battery_remaining_min\n"
-    "2024-01-03T09:00:00+09:00,A1,down,none,0\n"
-    "2024-01-03T09:00:00+09:00,B2,up,battery,90\n"
-)
-T_INGEST = datetime(2024, 1, 3, 0, 1, tzinfo=UTC)
-T_ANALYZE = datetime(2024, 1, 3, 0, 5, tzinfo=UTC)
+_RUNS = iter(range(10_000))
+
+
+def _when() -> datetime:
+    """A logical date no other test of this session uses (tests share the Airflow metadata DB)."""
+    return datetime(2024, 1, 3, tzinfo=UTC) + timedelta(hours=next(_RUNS))
+
+
+def _status(at: datetime) -> str:
+    ts = at.isoformat()
+    return ("observed_at,node_id,state,power,battery_remaining_min\n"
+            f"{ts},A1,down,none,0\n{ts},B2,up,battery,90\n")
 
 
 def _api_has(*names: str) -> bool:
@@ -150,6 +155,12 @@ def _state_events() -> int:
             AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.uri == "resilience://store/state"))
 
 
+def _fast_retries(dagbag) -> None:
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            t.retry_delay = timedelta(seconds=0)
+
+
 def _xcom(dr, task_id: str, map_index: int = -1):
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -173,6 +184,9 @@ def _states(dr) -> dict[str, str]:
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
 def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeline_env):
+    base = _when()
+    t_ingest, t_analyze = base + timedelta(minutes=1), base + timedelta(minutes=5)
+    STATUS = _status(base)
     db_url, inbox, home = pipeline_env["db_url"], pipeline_env["inbox"], pipeline_env["home"]
     _drop(inbox, "nodes.csv", CONTRACT_NODES)
     _drop(inbox, "links.csv", CONTRACT_LINKS)
@@ -181,8 +195,11 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
     os.utime(inbox / "junk.csv", (0, 0))
     events = _state_events()
 
+    _fast_retries(dagbag)
     ingest = dagbag.dags["resilience_ingest"]
-    dr = ingest.test(logical_date=T_INGEST)
+    ingest.get_task("wait_for_feeds").timeout = 3  # an idle run ends (skipped) after 3 s, not 10 min
+    ingest.get_task("wait_for_feeds").poke_interval = 1
+    dr = ingest.test(logical_date=t_ingest)
     assert str(dr.state) == "success", _states(dr)
     summary = _xcom(dr, "ingest")
     assert summary["changed"] and summary["files_new"] == 3 and summary["rows_accepted"] == 12
@@ -193,18 +210,19 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
     feed_files = _count(db_url, "feed_files")
 
     # The same logical date again (a re-run): nothing to claim, nothing stored, no event.
-    dr = ingest.test(logical_date=T_INGEST)
+    dr = ingest.test(logical_date=t_ingest)
     assert str(dr.state) == "success", _states(dr)
+    assert _states(dr)["wait_for_feeds[-1]"].endswith("skipped")
     assert _count(db_url, "feed_files") == feed_files and _state_events() == events + 1
     # The same content delivered again under another name: stored already, no event.
     _drop(inbox, "status-again.csv", STATUS)
-    dr = ingest.test(logical_date=T_INGEST + timedelta(minutes=1))
+    dr = ingest.test(logical_date=t_ingest + timedelta(minutes=1))
     assert _xcom(dr, "ingest")["changed"] is False and _state_events() == events + 1
 
     if not _api_has("analyze"):
         pytest.skip("resilience.api.analyze is not there yet (the ingest half passed)")
     analyze = dagbag.dags["resilience_analyze"]
-    dr = analyze.test(logical_date=T_ANALYZE)
+    dr = analyze.test(logical_date=t_analyze)
     assert str(dr.state) == "success", _states(dr)
     snap = _xcom(dr, "analyze")
     assert _count(db_url, "snapshots") == 1
@@ -212,11 +230,13 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
     assert sorted(p.name for p in exports.iterdir()) == ["docomo.json"]
     doc = json.loads((exports / "docomo.json").read_text())
     assert doc["snapshot_id"] == snap and doc["operator"] == "docomo"
-    assert {r["element_id"] for r in doc["spofs"]} >= {"A1", "B1"}
+    # A1 is down (status feed): A1, B1, B3 are out; only C1 and B2 are served, B2 over L4.
+    assert {r["element_id"] for r in doc["spofs"]} == {"C1", "L4"}
+    assert {r["node_id"] for r in doc["nodes_out"]} == {"A1", "B1", "B3"}
     before = (exports / "docomo.json").read_bytes()
 
     # Re-running the same logical date changes nothing: same snapshot, same export.
-    dr = analyze.test(logical_date=T_ANALYZE)
+    dr = analyze.test(logical_date=t_analyze)
     assert str(dr.state) == "success" and _xcom(dr, "analyze") == snap
     assert _count(db_url, "snapshots") == 1 and (exports / "docomo.json").read_bytes() == before
 
@@ -254,7 +274,7 @@ def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, 
     try:
         analyze = dagbag.dags["resilience_analyze"]
         analyze.get_task("analyze").retry_delay = timedelta(seconds=0)
-        dr = analyze.test(logical_date=T_ANALYZE)
+        dr = analyze.test(logical_date=_when())
     finally:
         event.remove(Engine, "before_cursor_execute", fail_once_after_the_snapshot_row)
     assert seen["injected"] == 1, "the failure was not injected: did analyze write snapshot_* rows?"
@@ -270,6 +290,13 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return folder / name
 
 
+def _conf(**given) -> dict:
+    """A full what-if conf (dag.test() keeps the conf of an earlier call in the DAG's params)."""
+    empty = {"failures": [], "srlg": [], "region_lat": None, "region_lon": None, "region_km": None,
+             "power_outage_target": None, "power_outage_hours": None, "scenario_file": None}
+    return {**empty, **given}
+
+
 @pytest.mark.airflow
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
@@ -282,7 +309,7 @@ def test_whatif_dag_writes_json_and_html_and_refuses_bad_params(dagbag, pipeline
     api.ingest([_write(home, "nodes.csv", CONTRACT_NODES), _write(home, "links.csv", CONTRACT_LINKS)],
                db_url=db_url)
     whatif = dagbag.dags["resilience_whatif"]
-    dr = whatif.test(run_conf={"failures": ["A1"]})
+    dr = whatif.test(logical_date=_when(), run_conf=_conf(failures=["A1"]))
     assert str(dr.state) == "success", _states(dr)
     paths = _xcom(dr, "simulate")
     doc = json.loads(Path(paths["json"]).read_text())
@@ -290,7 +317,7 @@ def test_whatif_dag_writes_json_and_html_and_refuses_bad_params(dagbag, pipeline
     assert Path(paths["json"]).parent.parent == home / "var" / "whatif"
     assert "<html" in Path(paths["html"]).read_text()
 
-    dr = whatif.test(run_conf={"scenario_file": "../../etc/passwd"})
+    dr = whatif.test(logical_date=_when(), run_conf=_conf(scenario_file="../../etc/passwd"))
     assert str(dr.state) == "failed"
     assert _states(dr)["validate[-1]"].endswith("failed")
 
@@ -307,7 +334,84 @@ def test_report_dag_writes_the_report_of_the_day(dagbag, pipeline_env):
     api.ingest([_write(home, "nodes.csv", CONTRACT_NODES), _write(home, "links.csv", CONTRACT_LINKS)],
                db_url=db_url)
     api.analyze(db_url=db_url)
-    dr = dagbag.dags["resilience_report"].test(logical_date=datetime(2024, 1, 2, 21, 0, tzinfo=UTC))
+    when = _when().replace(hour=21) + timedelta(days=30)  # 06:00 next day in Japan
+    dr = dagbag.dags["resilience_report"].test(logical_date=when)
     assert str(dr.state) == "success", _states(dr)
     path = Path(_xcom(dr, "write_report"))
-    assert path == home / "var" / "reports" / "report-2024-01-03.html" and path.stat().st_size > 0
+    day = (when + timedelta(hours=9)).date().isoformat()
+    assert path.parent == home / "var" / "reports" / day and path.stat().st_size > 0
+
+
+@pytest.fixture
+def pushgateway(tmp_path):
+    """A real Pushgateway (Debian prometheus-pushgateway) on a free loopback port."""
+    import socket
+    import time
+    import urllib.request
+
+    exe = shutil.which("prometheus-pushgateway")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus-pushgateway is not installed: run scripts/system-deps.sh")
+        pytest.skip("prometheus-pushgateway is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}",
+                             f"--persistence.file={tmp_path / 'pushgateway.data'}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/-/ready", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _scrape(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+@pytest.mark.airflow
+@pytest.mark.prometheus
+@pytest.mark.xdist_group("airflow")
+def test_listener_pushes_pipeline_outcomes_to_the_pushgateway(dagbag, tmp_path, monkeypatch, pushgateway):
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv("RESILIENCE_HOME", str(home))
+    monkeypatch.setenv("RESILIENCE_DB_URL", f"sqlite:///{tmp_path}/r.db")
+    monkeypatch.setenv("RESILIENCE_INBOX", str(inbox))
+    monkeypatch.setenv("RESILIENCE_PUSHGATEWAY_URL", pushgateway)
+    _drop(inbox, "nodes.csv", CONTRACT_NODES.replace("B3,base_station", "B3,satellite_dish"))
+    _fast_retries(dagbag)
+    dr = dagbag.dags["resilience_ingest"].test(logical_date=_when())
+    assert str(dr.state) == "success", _states(dr)
+    text = _scrape(pushgateway)
+    labels = '{dag_id="resilience_ingest",instance="",job="resilience_pipeline"}'
+    assert f"resilience_pipeline_last_success_timestamp_seconds{labels}" in text
+    assert f"resilience_pipeline_last_duration_seconds{labels}" in text
+    assert f"resilience_pipeline_failures_total{labels} " in text
+    assert f"resilience_pipeline_last_rows_rejected{labels} 1" in text  # the bad kind
+    assert f"resilience_pipeline_last_rows_accepted{labels} 4" in text
+    assert "_created" not in text
+
+
+def test_publish_does_nothing_without_a_pushgateway_url():
+    sys.path.insert(0, str(ROOT / "plugins"))
+    try:
+        import resilience_plugin
+    finally:
+        sys.path.remove(str(ROOT / "plugins"))
+    assert resilience_plugin.publish("resilience_ingest", session=None, url="") is None
+    reg = resilience_plugin.registry_for({"failures_total": 3.0, "last_duration_seconds": 1.5})
+    assert reg.get_sample_value("resilience_pipeline_failures_total") == 3.0
+    assert reg.get_sample_value("resilience_pipeline_last_duration_seconds") == 1.5

@@ -1,0 +1,254 @@
+"""Airflow integration of the resilience pipeline (no domain logic here).
+
+- A listener that publishes pipeline outcomes to a Prometheus Pushgateway
+  (``settings.pushgateway_url`` / ``RESILIENCE_PUSHGATEWAY_URL``; nothing is pushed when empty).
+- A FastAPI app in the Airflow API server, ``POST /resilience/whatif``, answering what-if requests
+  with :func:`resilience.api.whatif` (same fields as the ``resilience_whatif`` DAG Params).
+
+Pushed metrics, grouped by ``job="resilience_pipeline"`` and ``dag_id``, for each ``resilience_*``
+DAG when one of its runs ends (the scheduler calls the listener):
+
+- ``resilience_pipeline_last_success_timestamp_seconds``: end of the latest successful run;
+- ``resilience_pipeline_last_duration_seconds``: how long that run took;
+- ``resilience_pipeline_failures_total``: failed runs in the metadata database;
+- ``resilience_pipeline_last_failure_timestamp_seconds``: end of the latest failed run;
+- ``resilience_pipeline_last_rows_rejected`` / ``_last_files_rejected`` /
+  ``_last_rows_accepted``: from the latest ``resilience_ingest`` run that ingested files.
+
+Every value is read from the metadata database at push time (the run that just ended included),
+so the group is pushed whole (``push_to_gateway``, a fresh ``CollectorRegistry`` each time) and
+stays right across scheduler restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.listeners import hookimpl
+from airflow.plugins_manager import AirflowPlugin
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+JOB = "resilience_pipeline"
+DAG_PREFIX = "resilience_"
+INGEST_DAG, INGEST_TASK = "resilience_ingest", "ingest"
+PUSH_TIMEOUT_S = 3.0
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def pipeline_outcome(session: Session, dag_id: str, current: DagRun | None = None) -> dict[str, float]:
+    """The metric values of one DAG, from the metadata database.
+
+    ``current`` is the run that just ended: its end may not be written yet when the listener is
+    called, so its own state and times count as well.
+
+    Returns
+    -------
+    dict
+        Metric name (without the ``resilience_pipeline_`` prefix) to value; metrics with no
+        data yet (e.g. no successful run) are left out.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import func, select
+
+    out: dict[str, float] = {}
+    others = [DagRun.dag_id == dag_id]
+    if current is not None:  # Airflow sessions do not autoflush: count the run that just ended apart
+        others.append(DagRun.run_id != current.run_id)
+    ok = session.execute(
+        select(DagRun.start_date, DagRun.end_date)
+        .where(*others, DagRun.state == DagRunState.SUCCESS, DagRun.end_date.is_not(None))
+        .order_by(DagRun.end_date.desc()).limit(1)
+    ).first()
+    if ok is not None:
+        out["last_success_timestamp_seconds"] = _ts(ok.end_date)
+        if ok.start_date is not None:
+            out["last_duration_seconds"] = max(0.0, (ok.end_date - ok.start_date).total_seconds())
+    failed, last_failed = session.execute(
+        select(func.count(), func.max(DagRun.end_date)).where(*others, DagRun.state == DagRunState.FAILED)
+    ).one()
+    out["failures_total"] = float(failed)
+    if last_failed is not None:
+        out["last_failure_timestamp_seconds"] = _ts(last_failed)
+    if current is not None:
+        from airflow.utils import timezone
+
+        end = current.end_date or timezone.utcnow()
+        if current.state == DagRunState.SUCCESS:
+            out["last_success_timestamp_seconds"] = _ts(end)
+            if current.start_date is not None:
+                out["last_duration_seconds"] = max(0.0, (end - current.start_date).total_seconds())
+        elif current.state == DagRunState.FAILED:
+            out["last_failure_timestamp_seconds"] = _ts(end)
+            out["failures_total"] += 1
+    if dag_id == INGEST_DAG:
+        row = session.execute(
+            select(XComModel.value)
+            .where(XComModel.dag_id == dag_id, XComModel.task_id == INGEST_TASK,
+                   XComModel.key == "return_value")
+            .order_by(XComModel.timestamp.desc()).limit(1)
+        ).first()
+        summary = XComModel.deserialize_value(row) if row is not None else None
+        if isinstance(summary, dict):
+            out["last_rows_rejected"] = float(summary.get("rows_quarantined", 0))
+            out["last_files_rejected"] = float(len(summary.get("rejected", [])))
+            out["last_rows_accepted"] = float(summary.get("rows_accepted", 0))
+    return out
+
+
+HELP = {
+    "last_success_timestamp_seconds": "End of the latest successful run (Unix time).",
+    "last_duration_seconds": "Duration of the latest successful run.",
+    "failures_total": "Failed runs of the DAG.",
+    "last_failure_timestamp_seconds": "End of the latest failed run (Unix time).",
+    "last_rows_rejected": "Rows quarantined by the latest ingest that took files.",
+    "last_files_rejected": "Files rejected (unreadable, or every row quarantined) by the latest ingest.",
+    "last_rows_accepted": "Rows stored by the latest ingest that took files.",
+}
+
+
+class _OutcomeCollector:
+    """The values of one push as metric families (counters without ``_created``)."""
+
+    def __init__(self, values: dict[str, float]):
+        self.values = values
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        for name, value in sorted(self.values.items()):
+            if name.endswith("_total"):
+                yield CounterMetricFamily(f"{JOB}_{name[:-len('_total')]}", HELP[name], value=value)
+            else:
+                yield GaugeMetricFamily(f"{JOB}_{name}", HELP[name], value=value)
+
+
+def registry_for(values: dict[str, float]) -> CollectorRegistry:
+    """A fresh registry holding the values as ``resilience_pipeline_*`` metrics."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    registry.register(_OutcomeCollector(values))
+    return registry
+
+
+def publish(
+    dag_id: str, session: Session, *, url: str | None = None, current: DagRun | None = None
+) -> dict[str, float] | None:
+    """Push the outcome of ``dag_id`` to the Pushgateway; no-op without a URL. Never raises."""
+    from resilience.settings import load_settings
+
+    url = load_settings().pushgateway_url if url is None else url
+    if not url or not dag_id.startswith(DAG_PREFIX):
+        return None
+    try:
+        from prometheus_client import push_to_gateway
+
+        values = pipeline_outcome(session, dag_id, current)
+        push_to_gateway(url, job=JOB, grouping_key={"dag_id": dag_id}, registry=registry_for(values),
+                        timeout=PUSH_TIMEOUT_S)
+        return values
+    except Exception:  # the scheduler must never stop because monitoring is down
+        log.warning("resilience: could not push pipeline metrics of %s to %s", dag_id, url, exc_info=True)
+        return None
+
+
+def _session_of(dag_run: DagRun) -> tuple[Any, bool]:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(dag_run)
+    if session is not None:
+        return session, False
+    from airflow.settings import Session as make_session
+
+    return make_session(), True
+
+
+def _on_run_end(dag_run: DagRun) -> None:
+    session, own = _session_of(dag_run)
+    try:
+        publish(dag_run.dag_id, session, current=dag_run)
+    finally:
+        if own:
+            session.close()
+
+
+class PipelineMetricsListener:
+    """Publishes a ``resilience_*`` DAG's outcome whenever one of its runs ends."""
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: DagRun, msg: str) -> None:
+        _on_run_end(dag_run)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: DagRun, msg: str) -> None:
+        _on_run_end(dag_run)
+
+
+class WhatIfRequest(BaseModel):
+    """A what-if request: the fields of the ``resilience_whatif`` DAG Params (one kind of damage)."""
+
+    failures: list[str] = Field(default_factory=list, max_length=10000)
+    srlg: list[str] = Field(default_factory=list, max_length=1000)
+    region_lat: float | None = Field(None, ge=-90, le=90)
+    region_lon: float | None = Field(None, ge=-180, le=180)
+    region_km: float | None = Field(None, gt=0, le=2000)
+    power_outage_target: str | None = Field(None, max_length=128)
+    power_outage_hours: float | None = Field(None, ge=0, le=720)
+    scenario_file: str | None = Field(None, max_length=255)
+
+
+def _whatif_app():
+    """``POST /whatif`` (scenario fields as the DAG Params) and ``GET /health``."""
+    from fastapi import Depends, FastAPI, HTTPException
+
+    deps = []
+    try:  # callers need the right to trigger the what-if DAG (Airflow's own auth)
+        from airflow.api_fastapi.core_api.security import requires_access_dag
+
+        deps = [Depends(requires_access_dag("POST", param_dag_id="resilience_whatif"))]
+    except ImportError:  # pragma: no cover - older API servers
+        pass
+
+    app = FastAPI(title="Resilience what-if", description="What-if outages over the stored network.")
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.post("/whatif", dependencies=deps)
+    def whatif(req: WhatIfRequest) -> dict:
+        from resilience import api
+        from resilience.errors import BadInput
+        from resilience.pipeline import scenario_from_params
+        from resilience.settings import load_settings
+
+        try:
+            scenario = scenario_from_params(req.model_dump(),
+                                            scenarios_dir=load_settings().path("config/scenarios"))
+            return api.whatif(scenario)
+        except BadInput as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    return app
+
+
+class ResiliencePlugin(AirflowPlugin):
+    """The listener and the what-if API."""
+
+    name = "resilience"
+    listeners = [PipelineMetricsListener()]
+    fastapi_apps = [{"app": _whatif_app(), "url_prefix": "/resilience", "name": "Resilience what-if"}]

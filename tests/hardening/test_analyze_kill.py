@@ -1,0 +1,146 @@
+"""``resilience analyze`` killed with SIGKILL while it writes its snapshot: the snapshot tables
+hold no row of the unfinished snapshot, and the exporter keeps serving the previous one.
+
+No hook in the product: the test watches the store from outside and kills the real command the
+moment its write transaction is open (SQLite: the write lock is held; PostgreSQL: the session
+has a transaction id), so the kill lands inside the transaction, not before or after it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from resilience import api
+from resilience.exporter.source import CachedSource, DatabaseSource
+from resilience.sample.synthetic import generate_synthetic, write_synthetic
+from resilience.store import tables as t
+from resilience.store.engine import engine_for, make_engine
+from resilience.store.snapshots import latest_snapshot
+
+pytestmark = pytest.mark.slow
+
+SITES = 40_000  # analysis takes seconds, the snapshot write a good fraction of one
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("network")
+    return write_synthetic(generate_synthetic(SITES, seed=7), out)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, network, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A store with the network ingested once and one complete snapshot."""
+    home = tmp_path_factory.mktemp("home")
+    os.environ["RESILIENCE_HOME"] = str(home)
+    dsn = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{home}/resilience.db"
+    else:
+        base = os.environ.get("RESILIENCE_TEST_PG_URL")
+        if not base:
+            pytest.skip("no PostgreSQL test server (run `make test`, which starts one)")
+        name = f"t_kill_{uuid.uuid4().hex[:8]}"
+        dsn = base.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = base.rsplit("/", 1)[0] + f"/{name}"
+    api.ingest(list(network.values()), db_url=url)
+    api.analyze(db_url=url)
+    engine_for.cache_clear()
+    yield url, home
+    engine_for.cache_clear()
+    os.environ.pop("RESILIENCE_HOME", None)
+    if dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _writing_probe(url: str) -> Callable[[], bool]:
+    """True while another process holds an open write transaction on the store."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[1]
+
+        def sqlite_probe() -> bool:
+            conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                return False
+            except sqlite3.OperationalError:  # database is locked: a writer is inside
+                return True
+            finally:
+                conn.close()
+
+        return sqlite_probe
+    name = url.rsplit("/", 1)[1]
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+    def pg_probe() -> bool:
+        return bool(conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_xid IS NOT NULL "
+            "AND pid <> pg_backend_pid()", (name,)).fetchone()[0])
+
+    return pg_probe
+
+
+def _orphans(engine) -> int:
+    ids = select(t.snapshots.c.id)
+    with engine.connect() as conn:
+        return sum(conn.execute(select(func.count()).select_from(tbl).where(tbl.c.snapshot_id.not_in(ids))).scalar_one()
+                   for tbl in (t.snapshot_elements, t.snapshot_srlgs, t.snapshot_nodes_out, t.snapshot_aggregates))
+
+
+def test_sigkill_during_snapshot_write_keeps_the_previous_snapshot(store):
+    url, home = store
+    engine = make_engine(url)
+    previous = latest_snapshot(engine)
+    exporter = CachedSource(DatabaseSource(engine), ttl=0)
+    served = exporter.state().snapshot
+    assert served.id == previous.id
+
+    probe = _writing_probe(url)
+    env = {**os.environ, "RESILIENCE_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "resilience.cli", "--db", url, "analyze"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed_while_writing = False
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline:
+        if probe():
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_while_writing = True
+            break
+        time.sleep(0.002)
+    proc.wait(60)
+    assert killed_while_writing, f"analyze ended before its write was seen: {proc.stderr.read()!r}"
+    assert proc.returncode == -signal.SIGKILL
+
+    # readers: the previous snapshot, whole; no row of the unfinished one anywhere
+    after = latest_snapshot(engine)
+    assert after.id == previous.id and len(after.elements) == len(previous.elements)
+    assert after.elements.equals(previous.elements) and after.nodes_out.equals(previous.nodes_out)
+    assert _orphans(engine) == 0
+    with engine.connect() as conn:
+        assert set(conn.execute(select(t.snapshots.c.status)).scalars()) == {"complete"}
+    state = exporter.state()
+    assert state.up and state.snapshot.id == previous.id and state.snapshot.elements == served.elements
+    assert CachedSource(DatabaseSource(make_engine(url))).state().snapshot.id == previous.id
+
+    # the next run (the task's retry) stores a new complete snapshot, which the exporter picks up
+    proc = subprocess.run([sys.executable, "-m", "resilience.cli", "--db", url, "analyze"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert exporter.state().snapshot.id > previous.id and _orphans(engine) == 0
+    engine.dispose()

@@ -1,0 +1,184 @@
+"""GraphML entity bombs refused, SQL parameterised everywhere, the exporter on loopback by
+default, no secrets in the repository's files."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from resilience.errors import BadInput
+from resilience.exporter import server as exporter_server
+from resilience.exporter.server import ExporterApp, start_server
+from resilience.exporter.source import CachedSource
+from resilience.feeds.ingest import ingest_file
+from resilience.settings import Settings, load_settings
+from resilience.store import tables as t
+from tests.hardening.conftest import ROOT
+
+# --- GraphML entity bombs ---------------------------------------------------------------------
+
+_GRAPH = '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph><node id="{v}"/></graph></graphml>'
+BOMBS = {
+    "billion_laughs": '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + "]>" + _GRAPH.format(v="&lol9;"),
+    "external_file": '<?xml version="1.0"?><!DOCTYPE g [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    + _GRAPH.format(v="&xxe;"),
+    "external_url": '<?xml version="1.0"?><!DOCTYPE g [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>'
+    + _GRAPH.format(v="&xxe;"),
+    "parameter_entity": '<?xml version="1.0"?><!DOCTYPE g [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>'
+    + _GRAPH.format(v="n"),
+    "quadratic_blowup": '<?xml version="1.0"?><!DOCTYPE g [<!ENTITY a "' + "x" * 5000 + '">]>'
+    + _GRAPH.format(v="&a;" * 200),
+    "external_dtd": '<?xml version="1.0"?><!DOCTYPE graphml SYSTEM "file:///etc/passwd">' + _GRAPH.format(v="n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_graphml_entity_bombs_are_refused(engine, tmp_path, name):
+    p = tmp_path / f"{name}.graphml"
+    p.write_text(BOMBS[name])
+    try:
+        r = ingest_file(engine, p, graphml_cores=("n",))
+    except BadInput as exc:
+        assert str(p) in str(exc)
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(t.nodes)).scalar_one() == 0
+        return
+    # an external DTD is never fetched: a DOCTYPE naming one (no entities) may be read as is
+    assert name == "external_dtd" and r.accepted == 1
+    with engine.connect() as conn:
+        assert "root:" not in "".join(conn.execute(select(t.nodes.c.name)).scalars())
+
+
+# --- SQL is parameterised ---------------------------------------------------------------------
+
+#: The only interpolations allowed in SQL text: identifiers the code itself chose (table and
+#: column names from fixed dicts in resilience/store/repo.py, counter-made staging-table names,
+#: placeholder lists). Reviewed: every *value* goes through bound parameters, executemany or COPY.
+ALLOWED = {
+    "resilience/store/repo.py": {
+        "key", "table", "name", "ddl", "stage", "updates", "where", "current", "history", "differs",
+        "', '.join(cols)", "', '.join(vcols)", "', '.join(('s.' + c for c in vcols))",
+        "', '.join('?' * len(cols))",
+    },
+}
+_SQL_CALLS = {"execute", "exec_driver_sql", "executemany", "text", "copy", "executescript"}
+
+
+def _sql_interpolations() -> list[tuple[str, int, str]]:
+    found = []
+    for folder in ("resilience", "dags", "plugins"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                fn = node.func
+                name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", None)
+                if name not in _SQL_CALLS:
+                    continue
+                arg = node.args[0]
+                if isinstance(arg, ast.JoinedStr):
+                    found += [(rel, node.lineno, ast.unparse(v.value)) for v in arg.values
+                              if isinstance(v, ast.FormattedValue)]
+                elif isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add):
+                    found.append((rel, node.lineno, ast.unparse(arg)))
+                elif isinstance(arg, ast.Call) and getattr(arg.func, "attr", "") == "format":
+                    found.append((rel, node.lineno, ast.unparse(arg)))
+    return found
+
+
+def test_sql_text_interpolates_identifiers_only():
+    found = _sql_interpolations()
+    assert found, "the scan found no SQL at all: it is broken"
+    bad = [f for f in found if f[2] not in ALLOWED.get(f[0], set())]
+    assert not bad, f"SQL built from values (use bound parameters): {bad}"
+
+
+def test_repo_identifiers_come_from_fixed_tables():
+    from resilience.store import repo
+
+    src = inspect.getsource(repo)
+    assert 'key = {"nodes": "node_id", "links": "link_id"}[table]' in src
+    assert re.search(r'name = f"stage_\{next\(_stage_counter\)\}"', src)
+    for kind, (current, history, key, values, _) in repo._STATUS.items():
+        assert current in t.metadata.tables and history in t.metadata.tables, kind
+        assert {key, *values} <= set(t.metadata.tables[current].c.keys())
+
+
+# --- exporter on loopback ---------------------------------------------------------------------
+
+def test_exporter_binds_to_loopback_by_default():
+    assert Settings().exporter_host == "127.0.0.1"
+    assert load_settings(env={}).exporter_host == "127.0.0.1"  # the shipped config/resilience.toml
+    for fn in (exporter_server.serve, exporter_server.start_server):
+        assert inspect.signature(fn).parameters["host"].default == "127.0.0.1"
+    server, _ = start_server(ExporterApp(CachedSource(lambda: None)), port=0)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_command_defaults_to_the_settings_host():
+    from resilience import cli
+
+    src = inspect.getsource(cli.serve)
+    assert "host or s.exporter_host" in src
+
+
+# --- no secrets in the repository -------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"^(\$.*|\{\{.*\}\}|<[^>]+>|change-?me.*|example.*|placeholder|"
+    r"secret|password|admin|airflow|resilience|postgres|xxx+|\*+|)$", re.I)
+# KEY: value / KEY=value, not inside an environment reference (${KEY:?...}), not a *_FILE path
+_SECRET_KEY = re.compile(
+    r"(?i)(?<![\w${])([A-Z0-9_]*(?:password|passwd|secret|token|api_?key|private_?key|fernet_key)"
+    r"(?![A-Z0-9_]*_FILE)[A-Z0-9_]*)[ \t]*[:=][ \t]*[\"']?([^\"'\s#,}]*)")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:([^@\s/]+)@")
+
+
+def _repo_config_files() -> list[Path]:
+    files = [p for p in (ROOT / "config").rglob("*") if p.is_file()]
+    for pattern in ("docker-compose*.yml", "docker-compose*.yaml", ".env*", "compose*.yml"):
+        files += [p for p in ROOT.glob(pattern) if p.is_file()]
+    for folder in ("dags", "plugins", "scripts"):
+        if (ROOT / folder).is_dir():
+            files += [p for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in
+                      {".py", ".sh", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".env", ".json"}]
+    return files
+
+
+def _secrets_in(text: str) -> list[str]:
+    hits = []
+    for m in _SECRET_KEY.finditer(text):
+        if not _PLACEHOLDER.match(m.group(2)):
+            hits.append(m.group(0))
+    for m in _URL_PASSWORD.finditer(text):
+        if not _PLACEHOLDER.match(m.group(1)):
+            hits.append(m.group(0))
+    return hits
+
+
+def test_the_secret_scanner_finds_secrets():
+    assert _secrets_in("POSTGRES_PASSWORD: hunter2x") and _secrets_in("url = postgresql://app:s3cr3t@db/x")
+    assert not _secrets_in("POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\nurl=postgresql://app:${PW}@db/x")
+    assert not _secrets_in("password: changeme\n# passwords never go in this file")
+    assert not _secrets_in("X: ${POSTGRES_PASSWORD:?set it}\nAIRFLOW_FERNET_KEY=\nPASSWORDS_FILE: /a/b")
+    assert _secrets_in("AIRFLOW_FERNET_KEY=Zm9vYmFyYmF6cXV4\n")
+
+
+def test_no_literal_secrets_in_repository_config():
+    files = _repo_config_files()
+    assert files
+    hits = {str(p.relative_to(ROOT)): h for p in files
+            if (h := _secrets_in(p.read_text(encoding="utf-8", errors="replace")))}
+    assert not hits, f"secrets belong in the environment or Airflow connections: {hits}"
