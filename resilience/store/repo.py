@@ -220,10 +220,28 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -
 
 
 def load_state(conn: Connection) -> dict[str, pd.DataFrame]:
-    """Inventory and current state as DataFrames: nodes, links, node_status, link_status, power_status."""
+    """Inventory and current state as DataFrames: nodes, links, node_status, link_status,
+    power_status. Time columns are aware UTC timestamps.
+
+    Rows are fetched through the driver's cursor and times converted column-wise: at a million
+    sites, per-row type conversion would dominate the analysis.
+    """
     out = {}
+    sqlite = conn.dialect.name == "sqlite"
     for name in ("nodes", "links", "node_status", "link_status", "power_status"):
         table = t.metadata.tables[name]
-        res = conn.execute(select(table))
-        out[name] = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+        cols = [c.name for c in table.columns]
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"SELECT {', '.join(cols)} FROM {name}")  # identifiers only
+            df = pd.DataFrame.from_records(cur.fetchall(), columns=cols)
+        finally:
+            cur.close()
+        for c in table.columns:
+            if isinstance(c.type, t.Timestamp):
+                if sqlite:  # integer microseconds since the epoch (see tables.Timestamp)
+                    df[c.name] = pd.to_datetime(pd.to_numeric(df[c.name]), unit="us", utc=True)
+                else:
+                    df[c.name] = pd.to_datetime(df[c.name], utc=True)
+        out[name] = df
     return out
