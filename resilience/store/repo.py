@@ -35,6 +35,7 @@ __all__ = [
     "upsert_links",
     "apply_status",
     "load_state",
+    "bulk_insert",
 ]
 
 _stage_counter = itertools.count()
@@ -113,18 +114,33 @@ def _stage(conn: Connection, frame: pd.DataFrame, types: dict[str, str]) -> str:
     else:
         ddl = ", ".join(f"{c} {types[c].replace('TS', 'BIGINT')}" for c in cols)
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({ddl})")
+    _copy_rows(conn, name, frame, cols)
+    return name
+
+
+def _copy_rows(conn: Connection, table: str, frame: pd.DataFrame, cols: list[str]) -> None:
+    """Append ``frame[cols]`` to ``table``: COPY on PostgreSQL, executemany on SQLite, values
+    converted column-wise (never per cell in Python)."""
+    dialect = conn.dialect.name
     columns = [_column_values(frame[c], dialect, frame.get(f"{c}_raw")) for c in cols]
     rows = zip(*columns, strict=True)
     driver = conn.connection.driver_connection
     if dialect == "postgresql":
-        with driver.cursor() as cur, cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as cp:
+        with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
             for row in rows:
                 cp.write_row(row)
     else:
         cur = driver.cursor()
-        cur.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(cols))})", rows)
+        cur.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+        )
         cur.close()
-    return name
+
+
+def bulk_insert(conn: Connection, table: str, frame: pd.DataFrame) -> None:
+    """Insert every row of ``frame`` (its columns named as the table's) into ``table``."""
+    if len(frame):
+        _copy_rows(conn, table, frame, list(frame.columns))
 
 
 def _drop(conn: Connection, name: str) -> None:

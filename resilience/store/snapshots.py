@@ -29,7 +29,6 @@ True
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +43,7 @@ from resilience.analysis.snapshot import (
     SRLG_COLUMNS,
     Snapshot,
 )
+from resilience.store.repo import bulk_insert
 from resilience.store.tables import (
     snapshot_aggregates,
     snapshot_elements,
@@ -58,27 +58,16 @@ DEFAULT_KEEP = 48
 _CHILDREN = (snapshot_elements, snapshot_srlgs, snapshot_nodes_out, snapshot_aggregates)
 
 
-def _clean(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if hasattr(v, "item"):
-        return _clean(v.item())
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
-
-def _records(df: pd.DataFrame, sid: int, rename: dict[str, str] | None = None) -> list[dict]:
+def _child_frame(df: pd.DataFrame | None, columns: list[str], sid: int) -> pd.DataFrame:
+    """A snapshot child table's rows: ``snapshot_id`` first, the table's own columns after."""
     if df is None or len(df) == 0:
-        return []
-    d = df.rename(columns=rename or {})
-    cols = list(d.columns)
-    return [
-        {"snapshot_id": sid, **{c: _clean(v) for c, v in zip(cols, row, strict=True)}}
-        for row in d.itertuples(index=False, name=None)
-    ]
+        return pd.DataFrame(columns=["snapshot_id", *columns])
+    out = df[list(columns)].copy()
+    for c in out.columns:
+        if out[c].dtype == bool:
+            out[c] = out[c].astype(bool)
+    out.insert(0, "snapshot_id", sid)
+    return out
 
 
 def _json_default(o: Any) -> Any:
@@ -121,15 +110,13 @@ def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) 
             )
         )
         sid = int(res.inserted_primary_key[0])
-        batches = [
-            (snapshot_elements, _records(snap.elements[ELEMENT_COLUMNS], sid)),
-            (snapshot_srlgs, _records(snap.srlgs[SRLG_COLUMNS], sid)),
-            (snapshot_nodes_out, _records(snap.nodes_out[NODES_OUT_COLUMNS], sid)),
-            (snapshot_aggregates, _records(snap.aggregates[AGGREGATE_COLUMNS], sid)),
-        ]
-        for table, rows in batches:
-            for i in range(0, len(rows), 50_000):
-                conn.execute(table.insert(), rows[i : i + 50_000])
+        for table, frame in (
+            (snapshot_elements, _child_frame(snap.elements, ELEMENT_COLUMNS, sid)),
+            (snapshot_srlgs, _child_frame(snap.srlgs, SRLG_COLUMNS, sid)),
+            (snapshot_nodes_out, _child_frame(snap.nodes_out, NODES_OUT_COLUMNS, sid)),
+            (snapshot_aggregates, _child_frame(snap.aggregates, AGGREGATE_COLUMNS, sid)),
+        ):
+            bulk_insert(conn, table.name, frame)
         _prune(conn, keep)
     snap.id = sid
     snap.status = "complete"

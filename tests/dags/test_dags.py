@@ -247,20 +247,22 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
 def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, pipeline_env, monkeypatch):
     if not _api_has("analyze"):
         pytest.skip("resilience.api.analyze is not there yet")
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     from resilience import api, pipeline
+    from resilience.store import snapshots
 
     db_url = pipeline_env["db_url"]
     api.ingest([_write(pipeline_env["home"], "nodes.csv", CONTRACT_NODES),
                 _write(pipeline_env["home"], "links.csv", CONTRACT_LINKS)], db_url=db_url)
-    seen = {"injected": 0, "snapshot_rows_before_retry": None}
+    seen = {"injected": 0, "calls": 0, "snapshot_rows_before_retry": None}
+    real_insert = snapshots.bulk_insert
 
-    def fail_once_after_the_snapshot_row(conn, cursor, statement, params, context, executemany):
-        if seen["injected"] == 0 and statement.lstrip().upper().startswith("INSERT INTO SNAPSHOT_"):
+    def fail_once_half_way(conn, table, frame):
+        # the snapshot row and its first child table are written, then the write fails
+        seen["calls"] += 1
+        if seen["injected"] == 0 and seen["calls"] == 2:
             seen["injected"] += 1
             raise RuntimeError("injected failure half-way through writing the snapshot")
+        return real_insert(conn, table, frame)
 
     real = pipeline.analyze_once
 
@@ -270,13 +272,10 @@ def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, 
         return real(as_of, **kw)
 
     monkeypatch.setattr(pipeline, "analyze_once", watching)
-    event.listen(Engine, "before_cursor_execute", fail_once_after_the_snapshot_row)
-    try:
-        analyze = dagbag.dags["resilience_analyze"]
-        analyze.get_task("analyze").retry_delay = timedelta(seconds=0)
-        dr = analyze.test(logical_date=_when())
-    finally:
-        event.remove(Engine, "before_cursor_execute", fail_once_after_the_snapshot_row)
+    monkeypatch.setattr(snapshots, "bulk_insert", fail_once_half_way)
+    analyze = dagbag.dags["resilience_analyze"]
+    analyze.get_task("analyze").retry_delay = timedelta(seconds=0)
+    dr = analyze.test(logical_date=_when())
     assert seen["injected"] == 1, "the failure was not injected: did analyze write snapshot_* rows?"
     assert seen["snapshot_rows_before_retry"] == 0  # the failed try left nothing
     assert str(dr.state) == "success", _states(dr)
