@@ -291,7 +291,7 @@ def compute_snapshot(
     child = np.full(csr.m, -1, np.int64)
     has_p = d.pedge >= 0
     child[d.pedge[has_p]] = np.nonzero(has_p)[0]
-    medium = [str(dd.get("medium") or "") for _, _, dd in G.edges(data=True)]
+    medium = [str(csr.link_data[i].get("medium") or "") for i in l_idx]  # SPOF links only
     lc = child[l_idx]
     elements = pd.DataFrame(
         {
@@ -301,7 +301,7 @@ def compute_snapshot(
             "subscribers_lost": np.rint(
                 np.concatenate([b.node_wlost[n_idx], b.link_wlost[l_idx]])
             ).astype(np.int64),
-            "kind": nodes["kind"].to_numpy()[n_idx].tolist() + [medium[i] for i in l_idx],
+            "kind": nodes["kind"].to_numpy()[n_idx].tolist() + medium,
         }
     )
     for c in ("operator", "prefecture", "municipality"):
