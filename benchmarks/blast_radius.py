@@ -185,16 +185,28 @@ def main(argv: list[str] | None = None) -> int:
     n, m = G.number_of_nodes(), G.number_of_edges()
     row(f"synthetic: {n:,} nodes, {m:,} links", f"{build_t:.1f} s", f"built by {src}")
 
+    from resilience.topology.index import adjacency_structure, invalidate_csr
+
+    def index_from_scratch():
+        invalidate_csr(G)
+        return adjacency_structure(G)
+
+    idx_t, _ = timed(index_from_scratch, args.repeats)
+    row("  of which the compiled index (built once per graph by build_graph)", f"{idx_t:.2f} s",
+        "adjacency as arrays; reused by every analysis of this graph")
     br_t, br = timed(lambda: blast_radius(G), args.repeats)
     row("all node + link blast radii (incl. to_csr)", f"{br_t:.2f} s", f"{len(br):,} rows")
     csr_t, csr = timed(lambda: to_csr(G), args.repeats)
-    row("  of which to_csr (networkx -> arrays)", f"{csr_t:.2f} s")
+    row("  of which to_csr (state arrays read from the graph)", f"{csr_t:.2f} s")
     k_t, _ = timed(lambda: blast_radius(G, csr=csr), args.repeats)
     row("  blast radii on a prebuilt CSR", f"{k_t:.3f} s")
     if not args.skip_networkx:
         ap_t, aps = timed(lambda: list(nx.articulation_points(G)), args.repeats)
         row("networkx.articulation_points alone", f"{ap_t:.2f} s", f"{len(aps):,} points")
-        row("ratio ours / networkx (target < 1)", f"{br_t / ap_t:.3f}")
+        row("ratio ours / networkx (target < 1)", f"{br_t / ap_t:.3f}",
+            "the graph as build_graph returns it: index built")
+        row("ratio if the index is built in the call", f"{(br_t + idx_t) / ap_t:.3f}",
+            "a networkx graph not built by build_graph")
     spofs = single_points_of_failure(G, csr=csr)
     row("single points of failure found", f"{len(spofs):,}")
 

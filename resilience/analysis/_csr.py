@@ -32,13 +32,14 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain
 from operator import methodcaller
 from typing import Any
 
 import networkx as nx
 import numpy as np
 from numba import njit
+
+from resilience.topology.index import adjacency_structure
 
 __all__ = [
     "CSRGraph",
@@ -160,9 +161,9 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
         H.add_nodes_from(G.nodes(data=True))
         H.add_edges_from((u, v, f"{u}|{v}", d) for u, v, d in G.edges(data=True))
         G = H
-    nodes = list(G)
-    n = len(nodes)
-    node_index = {v: i for i, v in enumerate(nodes)}
+    structure = adjacency_structure(G)
+    nodes, node_index, link_data = structure["nodes"], structure["node_index"], structure["link_data"]
+    n, m = len(nodes), len(structure["links"])
     ndata = list(G._node.values())  # same order as list(G)
     ne_down = partial(operator.ne, "down")
     node_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), ndata)), bool, n)
@@ -178,54 +179,17 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
             w = np.fromiter((float(d.get(weight) or 0) for d in ndata), np.float64, n)
         w = np.nan_to_num(w, nan=0.0)
     w_int = bool(np.all(w == np.rint(w))) if n else True
-
-    # Adjacency with C-level iteration: G._adj[u] maps each neighbour v to a key dict that is the
-    # same object as G._adj[v][u] (so id() pairs the two directions), and both directions list
-    # the keys in the same order. Links are numbered in G.edges(keys=True) order: at the
-    # endpoint that comes first in node order.
-    adj = list(G._adj.values())
-    deg = np.fromiter(map(len, adj), np.int64, n)
-    npairs = int(deg.sum())
-    pair_src = np.repeat(np.arange(n, dtype=np.int64), deg)
-    pair_nbr = np.fromiter(map(node_index.__getitem__, chain.from_iterable(adj)), np.int64, npairs)
-    kds = list(chain.from_iterable(map(dict.values, adj)))
-    kd_arr = np.empty(npairs, dtype=object)
-    kd_arr[:] = kds
-    mult = np.fromiter(map(len, kds), np.int64, npairs)
-    fwd = pair_src <= pair_nbr
-    fkd = kd_arr[fwd].tolist()
-    links = list(chain.from_iterable(fkd))
-    link_data = list(chain.from_iterable(map(dict.values, fkd)))
-    m = len(links)
-    fmult = mult[fwd]
-    eu = np.repeat(pair_src[fwd], fmult)
-    ev = np.repeat(pair_nbr[fwd], fmult)
+    # link_data holds G's own edge dicts: states are read live, never from the cache
     link_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), link_data)), bool, m)
-
-    fstart = np.cumsum(fmult) - fmult  # first link index of each forward pair
-    # the reverse entry (v, u) of a forward pair (u, v): match on the pair key u * n + v
-    fkey = pair_src[fwd] * max(n, 1) + pair_nbr[fwd]  # sorted: src ascending, then by position
-    key = np.minimum(pair_src, pair_nbr) * max(n, 1) + np.maximum(pair_src, pair_nbr)
-    order = np.argsort(fkey, kind="stable")
-    pstart = fstart[order[np.searchsorted(fkey[order], key)]]
-    entry_first = np.cumsum(mult) - mult
-    within = np.arange(int(mult.sum()), dtype=np.int64) - np.repeat(entry_first, mult)
-    eid_all = np.repeat(pstart, mult) + within
-    src = np.repeat(pair_src, mult)
-    dst = np.repeat(pair_nbr, mult)
-    keep = src != dst  # self-loops carry nothing: not in the adjacency
-    counts = np.bincount(src[keep], minlength=n)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
     return CSRGraph(
         nodes=nodes,
-        links=links,
+        links=structure["links"],
         node_index=node_index,
-        eu=eu,
-        ev=ev,
-        indptr=indptr,
-        nbr=dst[keep],
-        eid=eid_all[keep].astype(np.int64),
+        eu=structure["eu"],
+        ev=structure["ev"],
+        indptr=structure["indptr"],
+        nbr=structure["nbr"],
+        eid=structure["eid"],
         node_up=node_up,
         link_up=link_up,
         roots=np.nonzero(is_core)[0].astype(np.int64),

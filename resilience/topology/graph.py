@@ -30,6 +30,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from resilience.topology.index import adjacency_structure
 from resilience.topology.model import split_srlg
 
 __all__ = ["build_graph", "node_carries_traffic", "link_carries_traffic", "roots_of"]
@@ -110,7 +111,8 @@ def build_graph(
     Notes
     -----
     Column work is vectorised (pandas); the remaining cost is networkx's own insertion of
-    O(n + m) attribute dicts.
+    O(n + m) attribute dicts. The graph also carries its compiled adjacency
+    (:mod:`resilience.topology.index`), so analyses do not convert it again.
 
     Examples
     --------
@@ -191,6 +193,7 @@ def build_graph(
         }
     G.graph["as_of"] = as_of
     G.graph["power_feeds"] = feeds
+    adjacency_structure(G)  # the compiled index every analysis starts from
     return G
 
 
