@@ -146,6 +146,32 @@ def analyze() -> None:
 
 
 @app.command()
+def watch(
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between checks for new feeds")] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Analyse once and exit")] = False,
+) -> None:
+    """Keep the model in memory and store a new snapshot whenever feeds were ingested.
+
+    The seconds-level path beside the Airflow pipeline: status-only updates are applied to the
+    model in place instead of rebuilding it.
+    """
+    import time
+
+    from resilience.live import LiveModel
+
+    live = LiveModel(state.db_url)
+    while True:
+        t0 = time.perf_counter()
+        how = live.refresh()
+        if how != "unchanged" or once:
+            sid = live.analyze()
+            typer.echo(f"snapshot {sid} stored ({how} model, {time.perf_counter() - t0:.1f} s)")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command()
 def spof(
     top: Annotated[int, typer.Option("--top", help="How many single points of failure")] = 20,
     all_: Annotated[bool, typer.Option("--all", help="Every node and link, SPOF or not")] = False,

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 
 from resilience.store import tables as t
 
@@ -36,6 +36,8 @@ __all__ = [
     "apply_status",
     "load_state",
     "bulk_insert",
+    "feed_marks",
+    "STATUS_TABLES",
 ]
 
 _stage_counter = itertools.count()
@@ -235,29 +237,44 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -
     _drop(conn, stage)
 
 
-def load_state(conn: Connection) -> dict[str, pd.DataFrame]:
-    """Inventory and current state as DataFrames: nodes, links, node_status, link_status,
-    power_status. Time columns are aware UTC timestamps.
+def _read_table(conn: Connection, name: str) -> pd.DataFrame:
+    table = t.metadata.tables[name]
+    cols = [c.name for c in table.columns]
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(f"SELECT {', '.join(cols)} FROM {name}")  # identifiers only
+        df = pd.DataFrame.from_records(cur.fetchall(), columns=cols)
+    finally:
+        cur.close()
+    for c in table.columns:
+        if isinstance(c.type, t.Timestamp):
+            if conn.dialect.name == "sqlite":  # integer microseconds since the epoch
+                df[c.name] = pd.to_datetime(pd.to_numeric(df[c.name]), unit="us", utc=True)
+            else:
+                df[c.name] = pd.to_datetime(df[c.name], utc=True)
+    return df
+
+
+STATUS_TABLES = ("node_status", "link_status", "power_status")
+
+
+def load_state(conn: Connection, tables: tuple[str, ...] = ("nodes", "links", *STATUS_TABLES)) -> dict[str, pd.DataFrame]:
+    """Inventory and current state as DataFrames (default: nodes, links, node_status,
+    link_status, power_status; ``tables=STATUS_TABLES`` for the state alone). Time columns are
+    aware UTC timestamps.
 
     Rows are fetched through the driver's cursor and times converted column-wise: at a million
     sites, per-row type conversion would dominate the analysis.
     """
-    out = {}
-    sqlite = conn.dialect.name == "sqlite"
-    for name in ("nodes", "links", "node_status", "link_status", "power_status"):
-        table = t.metadata.tables[name]
-        cols = [c.name for c in table.columns]
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.execute(f"SELECT {', '.join(cols)} FROM {name}")  # identifiers only
-            df = pd.DataFrame.from_records(cur.fetchall(), columns=cols)
-        finally:
-            cur.close()
-        for c in table.columns:
-            if isinstance(c.type, t.Timestamp):
-                if sqlite:  # integer microseconds since the epoch (see tables.Timestamp)
-                    df[c.name] = pd.to_datetime(pd.to_numeric(df[c.name]), unit="us", utc=True)
-                else:
-                    df[c.name] = pd.to_datetime(df[c.name], utc=True)
-        out[name] = df
-    return out
+    return {name: _read_table(conn, name) for name in tables}
+
+
+def feed_marks(conn: Connection) -> tuple[tuple, tuple]:
+    """Marks that change when the inventory, or anything at all, was ingested:
+    ``(inventory_mark, any_mark)`` from the feed archive."""
+    inv = conn.execute(
+        select(func.count(), func.max(t.feed_files.c.ingested_at)).where(
+            t.feed_files.c.kind.in_(("nodes", "links", "graphml")))
+    ).one()
+    anything = conn.execute(select(func.count(), func.max(t.feed_files.c.ingested_at))).one()
+    return tuple(inv), tuple(anything)

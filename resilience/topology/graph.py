@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from operator import methodcaller
 from typing import Any
 
 import networkx as nx
@@ -33,7 +34,7 @@ import pandas as pd
 from resilience.topology.index import adjacency_structure
 from resilience.topology.model import split_srlg
 
-__all__ = ["build_graph", "node_carries_traffic", "link_carries_traffic", "roots_of"]
+__all__ = ["build_graph", "update_state", "node_carries_traffic", "link_carries_traffic", "roots_of"]
 
 
 _NODE_TEXT = ("operator", "name", "prefecture", "municipality", "power_feed")
@@ -131,70 +132,163 @@ def build_graph(
     ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
 
     ids = nd["node_id"].astype(str)
-    newest = []
-    ns = ns.assign(node_id=ns["node_id"].astype(str)).drop_duplicates("node_id", keep="last")
-    ns_idx = pd.Index(ns["node_id"]).get_indexer(ids)  # -1: no status for that node
-    has = ns_idx >= 0
-
-    def status_col(col: str) -> pd.Series:
-        vals = ns[col].to_numpy(dtype=object)
-        out = np.full(len(ids), None, dtype=object)
-        out[has] = vals[ns_idx[has]]
-        return pd.Series(out, index=nd.index)
-
-    obs = _utc_times(status_col("observed_at")) if len(ns) else pd.Series(pd.NaT, index=nd.index, dtype="datetime64[us, UTC]")
-    for frame in (ns, ls, ps):
-        if len(frame) and frame["observed_at"].notna().any():
-            newest.append(_utc_times(frame["observed_at"]).max())
-    as_of = _aware(as_of) or (_aware(max(newest)) if newest else None) or datetime.now(UTC)
-    fresh = (obs.notna() & ((pd.Timestamp(as_of) - obs) <= pd.Timedelta(stale_after))).tolist()
-
+    as_of = _as_of(as_of, ns, ls, ps)
+    st = _node_state(ids, ns, as_of, stale_after)
     text = {c: nd[c].astype(object).where(nd[c].notna(), "").astype(str).tolist() for c in _NODE_TEXT}
     kind = nd["kind"].astype(object).where(nd["kind"].notna() & (nd["kind"] != ""), "aggregation")
     subs = pd.to_numeric(nd["subscribers"], errors="coerce").fillna(0).astype(np.int64).tolist()
     battery = pd.to_numeric(nd["battery_hours"], errors="coerce").fillna(0.0).astype(float).tolist()
-    battery_left = pd.to_numeric(status_col("battery_remaining_min"), errors="coerce")
     columns = (
         kind.astype(str).tolist(), *(text[c] for c in _NODE_TEXT),
         _objects(pd.to_numeric(nd["lat"], errors="coerce")),
         _objects(pd.to_numeric(nd["lon"], errors="coerce")),
-        subs, battery, _objects(status_col("state")), _objects(status_col("power")),
-        _objects(battery_left), _objects(obs), fresh,
+        subs, battery, *(st[k] for k in _STATE_KEYS),
     )
     G = nx.MultiGraph()
     rows = (dict(zip(_NODE_KEYS, row, strict=True)) for row in zip(*columns, strict=True))
     G.add_nodes_from(zip(ids.tolist(), rows, strict=True))
 
     lids = ld["link_id"].astype(str)
-    link_state = pd.Series("up", index=ld.index, dtype=object)
-    if len(ls):
-        ls = ls.assign(link_id=ls["link_id"].astype(str)).drop_duplicates("link_id", keep="last")
-        li = pd.Index(ls["link_id"]).get_indexer(lids)
-        vals = ls["state"].astype(object).where(ls["state"].notna(), "up").to_numpy()
-        link_state[li >= 0] = vals[li[li >= 0]]
+    link_state = _link_state(lids, ls)
     srlg = [
         tuple(v) if isinstance(v, tuple | list) else split_srlg(v) for v in ld["srlg"].tolist()
     ]
     a, b = ld["a"].astype(str).tolist(), ld["b"].astype(str).tolist()
     medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
     ecols = (a, b, medium.astype(str).tolist(),
-             _objects(pd.to_numeric(ld["capacity_mbps"], errors="coerce")), srlg, link_state.tolist())
+             _objects(pd.to_numeric(ld["capacity_mbps"], errors="coerce")), srlg, link_state)
     G.add_edges_from(
         (u, v, k, dict(zip(_EDGE_KEYS, row, strict=True)))
         for u, v, k, row in zip(a, b, lids.tolist(), zip(*ecols, strict=True), strict=True)
     )
 
-    feeds: dict[str, dict[str, Any]] = {}
-    for r in ps.to_dict("records"):
-        feeds[str(r["power_feed"])] = {
-            "state": str(r.get("state") or "on"),
-            "expected_restore_at": _aware(None if pd.isna(r.get("expected_restore_at")) else r.get("expected_restore_at")),
-            "observed_at": _aware(None if pd.isna(r.get("observed_at")) else r.get("observed_at")),
-        }
+    feeds = _power_feeds(ps)
     G.graph["as_of"] = as_of
     G.graph["power_feeds"] = feeds
     adjacency_structure(G)  # the compiled index every analysis starts from
     return G
+
+
+_STATE_KEYS = ("state", "power", "battery_remaining_min", "observed_at", "fresh")
+
+
+def _as_of(as_of: Any, ns: pd.DataFrame, ls: pd.DataFrame, ps: pd.DataFrame) -> datetime:
+    """``as_of`` if given, else the newest observation in the state frames, else now."""
+    newest = [
+        _utc_times(f["observed_at"]).max()
+        for f in (ns, ls, ps)
+        if len(f) and f["observed_at"].notna().any()
+    ]
+    return _aware(as_of) or (_aware(max(newest)) if newest else None) or datetime.now(UTC)
+
+
+def _node_state(ids: pd.Series, ns: pd.DataFrame, as_of: datetime, stale_after: timedelta) -> dict[str, list]:
+    """Per node (in ``ids`` order): state, power, battery_remaining_min, observed_at, fresh."""
+    ns = ns.assign(node_id=ns["node_id"].astype(str)).drop_duplicates("node_id", keep="last")
+    idx = pd.Index(ns["node_id"]).get_indexer(ids)  # -1: no status for that node
+    has = idx >= 0
+
+    def col(c: str) -> pd.Series:
+        out = np.full(len(ids), None, dtype=object)
+        out[has] = ns[c].to_numpy(dtype=object)[idx[has]]
+        return pd.Series(out)
+
+    if len(ns):
+        obs = _utc_times(col("observed_at"))
+    else:
+        obs = pd.Series(pd.NaT, index=range(len(ids)), dtype="datetime64[us, UTC]")
+    fresh = obs.notna() & ((pd.Timestamp(as_of) - obs) <= pd.Timedelta(stale_after))
+    return {
+        "state": _objects(col("state")),
+        "power": _objects(col("power")),
+        "battery_remaining_min": _objects(pd.to_numeric(col("battery_remaining_min"), errors="coerce")),
+        "observed_at": _objects(obs),
+        "fresh": fresh.tolist(),
+    }
+
+
+def _link_state(lids: pd.Series, ls: pd.DataFrame) -> list:
+    """Per link (in ``lids`` order): its state, ``up`` when no status was received."""
+    out = np.full(len(lids), "up", dtype=object)
+    if len(ls):
+        ls = ls.assign(link_id=ls["link_id"].astype(str)).drop_duplicates("link_id", keep="last")
+        li = pd.Index(ls["link_id"]).get_indexer(lids)
+        vals = ls["state"].astype(object).where(ls["state"].notna(), "up").to_numpy()
+        out[li >= 0] = vals[li[li >= 0]]
+    return out.tolist()
+
+
+def _power_feeds(ps: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    feeds: dict[str, dict[str, Any]] = {}
+    for r in ps.to_dict("records"):
+        restore, obs = r.get("expected_restore_at"), r.get("observed_at")
+        feeds[str(r["power_feed"])] = {
+            "state": str(r.get("state") or "on"),
+            "expected_restore_at": _aware(None if pd.isna(restore) else restore),
+            "observed_at": _aware(None if pd.isna(obs) else obs),
+        }
+    return feeds
+
+
+def update_state(
+    G: nx.MultiGraph,
+    node_status: Any = None,
+    link_status: Any = None,
+    power_status: Any = None,
+    *,
+    as_of: datetime | None = None,
+    stale_after: timedelta = timedelta(minutes=30),
+) -> int:
+    """Bring the state of a graph from :func:`build_graph` up to date, in place.
+
+    The frames are the whole current state (as :func:`build_graph` takes them); only the node
+    and link dicts whose values differ are written, so a feed that changed 1% of the sites costs
+    a vectorised comparison plus 1% of the dict updates. Structure (inventory) is not changed:
+    rebuild the graph when the inventory changes. Returns the number of elements updated.
+
+    Examples
+    --------
+    >>> G = build_graph([{"node_id": "C1", "kind": "core"}, {"node_id": "B1", "kind": "relay"}],
+    ...                 [{"link_id": "L1", "a": "C1", "b": "B1"}])
+    >>> update_state(G, [{"node_id": "B1", "observed_at": "2024-01-01T16:10:00+09:00",
+    ...                   "state": "down", "power": "none"}])
+    1
+    >>> G.nodes["B1"]["state"], G.nodes["C1"]["state"]
+    ('down', None)
+    """
+    ns = _frame(node_status, ("node_id", "observed_at", "state", "power", "battery_remaining_min"))
+    ls = _frame(link_status, ("link_id", "observed_at", "state"))
+    ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
+    as_of = _as_of(as_of, ns, ls, ps)
+    ids = pd.Series(list(G), dtype=object).astype(str)
+    new = _node_state(ids, ns, as_of, stale_after)
+    ndata = list(G._node.values())
+    changed = np.zeros(len(ndata), dtype=bool)
+    for k in _STATE_KEYS:
+        cur = np.fromiter(map(methodcaller("get", k), ndata), dtype=object, count=len(ndata))
+        nv = np.asarray(new[k], dtype=object)
+        changed |= np.fromiter(map(_differs, cur, nv), dtype=bool, count=len(ndata))
+    for i in np.flatnonzero(changed):
+        d = ndata[i]
+        for k in _STATE_KEYS:
+            d[k] = new[k][i]
+    index = adjacency_structure(G)  # its link_data are the graph's own edge dicts
+    link_data = index["link_data"]
+    lstate = np.asarray(_link_state(pd.Series(index["links"], dtype=object).astype(str), ls), dtype=object)
+    cur = np.fromiter(map(methodcaller("get", "state"), link_data), dtype=object, count=len(link_data))
+    link_changed = np.flatnonzero(cur != lstate)
+    for i in link_changed:
+        link_data[i]["state"] = lstate[i]
+    n_links = len(link_changed)
+    G.graph["as_of"] = as_of
+    G.graph["power_feeds"] = _power_feeds(ps)
+    return int(changed.sum()) + n_links
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is not b
+    return bool(a != b)
 
 
 def node_carries_traffic(data: Mapping[str, Any]) -> bool:

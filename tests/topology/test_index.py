@@ -45,3 +45,27 @@ def test_structural_edits_rebuild_the_index():
     assert _lost(G, "A1") == 1
     H = G.copy()
     assert adjacency_structure(H) is not adjacency_structure(G)  # a copy has its own index
+
+
+def test_update_state_equals_a_fresh_build():
+    """A graph brought up to date in place equals one built from scratch with the new state."""
+    from resilience.sample.synthetic import generate_synthetic
+    from resilience.topology.graph import update_state
+
+    net = generate_synthetic(3000, seed=3)
+    G = build_graph(net.nodes, net.links, net.node_status, net.link_status, net.power_status)
+    ns = net.node_status.copy()
+    flip = ns.sample(frac=0.05, random_state=1).index
+    ns.loc[flip, "state"] = "down"
+    ns.loc[flip, "power"] = "none"
+    ns.loc[flip, "observed_at"] = "2024-06-01T09:30:00+09:00"
+    ls = net.link_status.copy()
+    ls.loc[ls.sample(frac=0.05, random_state=2).index, "state"] = "down"
+    changed = update_state(G, ns, ls, net.power_status)
+    H = build_graph(net.nodes, net.links, ns, ls, net.power_status)
+    assert changed > 0
+    assert dict(G.nodes(data=True)) == dict(H.nodes(data=True))
+    assert {k: d for _, _, k, d in G.edges(keys=True, data=True)} == {
+        k: d for _, _, k, d in H.edges(keys=True, data=True)}
+    assert G.graph["as_of"] == H.graph["as_of"] and G.graph["power_feeds"] == H.graph["power_feeds"]
+    assert blast_radius(G).equals(blast_radius(H))
