@@ -349,10 +349,9 @@ def dfs_lowpoint(
 
 
 @njit(cache=True)
-def _bfs_kernel(indptr, nbr, eid, node_ok, link_ok, roots):  # pragma: no cover - compiled
-    n = indptr.shape[0] - 1
-    seen = np.zeros(n, np.bool_)
-    queue = np.empty(n, np.int64)
+def bfs_into(indptr, nbr, eid, node_ok, link_ok, roots, seen, queue):  # pragma: no cover
+    """Mark in ``seen`` (all False on entry) every node reached from ``roots`` over usable nodes
+    and links; ``queue`` is scratch space of length n. Compiled; callable from other kernels."""
     head = 0
     tail = 0
     for r in roots:
@@ -370,6 +369,13 @@ def _bfs_kernel(indptr, nbr, eid, node_ok, link_ok, roots):  # pragma: no cover 
             seen[u] = True
             queue[tail] = u
             tail += 1
+
+
+@njit(cache=True)
+def _bfs_kernel(indptr, nbr, eid, node_ok, link_ok, roots):  # pragma: no cover - compiled
+    n = indptr.shape[0] - 1
+    seen = np.zeros(n, np.bool_)
+    bfs_into(indptr, nbr, eid, node_ok, link_ok, roots, seen, np.empty(n, np.int64))
     return seen
 
 

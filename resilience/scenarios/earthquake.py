@@ -33,7 +33,7 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from resilience.analysis._csr import CSRGraph
+from resilience.analysis._csr import CSRGraph, bfs_into
 from resilience.analysis.blast import BlastArrays, blast_arrays
 from resilience.scenarios._geo import haversine_km, node_coords
 from resilience.scenarios.base import Damage, Scenario
@@ -116,23 +116,7 @@ def _mc_kernel(indptr, nbr, eid, node_ok, link_ok, roots, base_served, w, cand, 
         for j in range(cand.shape[0]):
             ok[cand[j]] = node_ok[cand[j]] and not fails[r, j]
         seen[:] = False
-        head = 0
-        tail = 0
-        for s in roots:
-            if ok[s] and not seen[s]:
-                seen[s] = True
-                queue[tail] = s
-                tail += 1
-        while head < tail:
-            v = queue[head]
-            head += 1
-            for k in range(indptr[v], indptr[v + 1]):
-                u = nbr[k]
-                if seen[u] or not ok[u] or not link_ok[eid[k]]:
-                    continue
-                seen[u] = True
-                queue[tail] = u
-                tail += 1
+        bfs_into(indptr, nbr, eid, ok, link_ok, roots, seen, queue)
         for v in range(n):
             if base_served[v] and not seen[v]:
                 lost_n[r] += 1
