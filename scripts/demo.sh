@@ -15,7 +15,7 @@ rm -f var/demo/resilience.db*
 
 echo "== 1. sample: Noto peninsula network and the 2024 earthquake feeds"
 resilience sample noto-2024 --out var/demo/noto-2024 >/dev/null
-ls var/demo/noto-2024 | head -3; echo "   ... $(ls var/demo/noto-2024 | wc -l) files"
+ls var/demo/noto-2024 | sed -n 1,3p; echo "   ... $(ls var/demo/noto-2024 | wc -l) files"
 
 echo "== 2. replay through ingest + analysis (every 6 h)"
 resilience init >/dev/null
