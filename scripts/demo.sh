@@ -31,6 +31,7 @@ echo "== 3. the network as the replay left it: SPOFs, battery forecast, a what-i
 resilience spof --top 10
 resilience forecast
 resilience whatif --scenario config/scenarios/noto-route-249.yaml
+resilience whatif --power-outage Wajima --hours 12   # grid off in Wajima for 12 h, batteries played forward
 
 echo "== 4. report and exporter"
 resilience report --out var/demo/reports
