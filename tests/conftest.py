@@ -13,24 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from resilience.sample.known import KNOWN_LINKS_CSV, KNOWN_NODES_CSV
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-CONTRACT_NODES = """node_id,kind,operator,name,lat,lon,prefecture,municipality,subscribers,battery_hours,power_feed
-C1,core,docomo,Kanazawa core,36.56,136.65,Ishikawa,Kanazawa,0,inf,F0
-A1,aggregation,docomo,Wajima agg,37.39,136.90,Ishikawa,Wajima,0,24,F1
-B1,base_station,docomo,Wajima 1,37.40,136.91,Ishikawa,Wajima,100,6,F1
-B2,base_station,docomo,Wajima 2,37.41,136.92,Ishikawa,Wajima,200,3,F1
-B3,base_station,docomo,Wajima 3,37.42,136.93,Ishikawa,Wajima,400,3,F2
-"""
-CONTRACT_LINKS = """link_id,a,b,medium,capacity_mbps,srlg
-L1,C1,A1,fiber,10000,R1
-L2,A1,B1,fiber,1000,
-L3,A1,B2,fiber,1000,
-L4,C1,B2,microwave,300,R1
-L5,B1,B3,microwave,300,
-"""
+# The network of shared/checks/contracts.sh, with hand-checked answers.
+CONTRACT_NODES, CONTRACT_LINKS = KNOWN_NODES_CSV, KNOWN_LINKS_CSV
 
 
 def _pg_admin_url() -> str | None:
