@@ -82,12 +82,9 @@ def kdl_graph() -> nx.MultiGraph | None:
     path = next((p for p in KDL if p.exists()), None)
     if path is None:
         return None
-    raw = nx.read_graphml(path)
-    G = nx.MultiGraph()
-    for i, n in enumerate(raw.nodes):
-        G.add_node(str(n), kind="aggregation", subscribers=(i * 37) % 11 * 10)
-    for i, (u, v) in enumerate(raw.edges()):
-        G.add_edge(str(u), str(v), key=f"e{i}")
+    from resilience.sample.zoo import zoo_multigraph
+
+    G = zoo_multigraph(path)
     top = max(G, key=lambda n: (G.degree(n), n))
     G.nodes[top]["kind"] = "core"
     return G

@@ -17,6 +17,7 @@ from resilience.analysis import (
     single_points_of_failure,
     srlg_blast_radius,
 )
+from resilience.sample.zoo import zoo_multigraph
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO_LOCAL = ROOT / "tests" / "data" / "topologyzoo"
@@ -159,14 +160,6 @@ def check_against_brute(G: nx.MultiGraph, roots, weight="subscribers") -> None:
     assert set(sh.index) == base
 
 
-def zoo_graph(path: Path) -> nx.MultiGraph:
-    raw = nx.read_graphml(path)
-    G = nx.MultiGraph()
-    for i, n in enumerate(raw.nodes):
-        G.add_node(str(n), kind="aggregation", subscribers=(i * 37) % 11 * 10)
-    for i, (u, v) in enumerate(raw.edges()):
-        G.add_edge(str(u), str(v), key=f"e{i}")
-    return G
 
 
 def root_choices(G: nx.MultiGraph) -> list[list[str]]:
@@ -177,7 +170,7 @@ def root_choices(G: nx.MultiGraph) -> list[list[str]]:
 
 @pytest.mark.parametrize("path", sorted(ZOO_LOCAL.glob("*.graphml")), ids=lambda p: p.stem)
 def test_topologyzoo_local_copies(path):
-    G = zoo_graph(path)
+    G = zoo_multigraph(path)
     for roots in root_choices(G):
         check_against_brute(G, roots)
 
@@ -190,7 +183,7 @@ ZOO_ALL = sorted(ZOO_SHARED.glob("*.graphml")) if ZOO_SHARED.is_dir() else []
 def test_topologyzoo_full_sweep():
     assert len(ZOO_ALL) == 276
     for path in ZOO_ALL:
-        G = zoo_graph(path)
+        G = zoo_multigraph(path)
         for roots in root_choices(G):
             fast = as_dict(blast_radius(G, roots=roots))
             assert fast == brute_blast(G, roots), path.name
