@@ -81,6 +81,19 @@ def _open(width: int, height: int, label: str) -> list[str]:
     ]
 
 
+def _y_grid(x0: float, x1: float, top: float, plot_h: float, vmax: float) -> list[str]:
+    """Five horizontal grid lines from 0 to ``vmax`` with their value labels left of ``x0``."""
+    out = []
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        out.append(f'<line x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>')
+        out.append(
+            f'<text x="{x0 - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#52606d">'
+            f"{_compact(vmax * i / 4)}</text>"
+        )
+    return out
+
+
 def bar_chart(
     labels: Sequence[str],
     values: Sequence[float],
@@ -112,13 +125,7 @@ def bar_chart(
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = _nice_max(max([float(v) for v in values], default=0.0))
     out = _open(width, height, title)
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>')
-        out.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#52606d">'
-            f"{_compact(vmax * i / 4)}</text>"
-        )
+    out += _y_grid(left, width - right, top, plot_h, vmax)
     n = max(len(values), 1)
     slot = plot_w / n
     bw = min(64.0, slot * 0.6)
@@ -187,13 +194,7 @@ def stacked_area(
         out.append(f'<rect x="{lx}" y="8" width="12" height="12" rx="2" fill="{colors.get(k, "#999")}"/>')
         out.append(f'<text x="{lx + 17}" y="18" font-size="12" fill="{_INK}">{html_text(k)}</text>')
         lx += 30 + 7 * len(str(k))
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>')
-        out.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#52606d">'
-            f"{_compact(vmax * i / 4)}</text>"
-        )
+    out += _y_grid(left, width - right, top, plot_h, vmax)
     if n == 0:
         out.append("</svg>")
         return Markup("".join(out))
