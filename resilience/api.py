@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine
 
+    from resilience.analysis.snapshot import Snapshot
     from resilience.feeds.ingest import IngestResult
 
 __all__ = [
-    "resolve_db_url", "engine", "init", "ingest", "load_state", "load_graph", "analyze", "spof",
+    "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
     "scenario_from_options", "whatif", "forecast", "replay", "report",
 ]
 
@@ -77,7 +78,17 @@ def init(db_url: str | None = None) -> str:
 
     url = resolve_db_url(db_url)
     migrate(engine(url))
+    _schema_ready.add(url)
     return url
+
+
+_schema_ready: set[str] = set()
+
+
+def ensure_schema(db_url: str | None) -> None:
+    """Migrate once per database and process (the operations below call it on every use)."""
+    if resolve_db_url(db_url) not in _schema_ready:
+        init(db_url)
 
 
 @_store_guard
@@ -96,7 +107,7 @@ def ingest(
 
     settings = load_settings()
     eng = engine(db_url)
-    init(db_url)
+    ensure_schema(db_url)
     return ingest_paths(
         eng,
         paths,
@@ -121,7 +132,7 @@ def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> n
     """The current network model (see :func:`resilience.topology.build_graph`)."""
     from resilience.topology.graph import build_graph
 
-    init(db_url)
+    ensure_schema(db_url)
     s = load_settings()
     state = load_state(db_url=db_url)
     return build_graph(
@@ -143,6 +154,11 @@ def analyze(
 
     Returns the new snapshot id. Readers see the previous snapshot until this one commits.
     """
+    return _analyze(db_url, as_of, top_n).id
+
+
+def _analyze(db_url: str | None, as_of: datetime | None, top_n: int | None) -> Snapshot:
+    """:func:`analyze`, returning the stored snapshot itself (its ``id`` set)."""
     from resilience.analysis.snapshot import compute_snapshot
     from resilience.store.snapshots import write_snapshot
 
@@ -152,7 +168,8 @@ def analyze(
         G, top_n=top_n or s.top_n, hours=s.forecast_hours,
         stale_after=timedelta(minutes=s.stale_after_minutes),
     )
-    return write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
+    write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
+    return snap
 
 
 @_store_guard
@@ -256,18 +273,14 @@ def replay(
     from resilience.feeds.ingest import ingest_file
     from resilience.feeds.readers import read_feed
     from resilience.sample.replay import replay_schedule
-    from resilience.store.snapshots import read_snapshot
-
     s = load_settings()
-    init(db_url)
+    ensure_schema(db_url)
     eng = engine(db_url)
     rows = []
     for at, files in replay_schedule(directory, step=step):
         for f in files:
             ingest_file(eng, f, raw=read_feed(f), archive_dir=s.path("var/archive"))
-        sid = analyze(db_url=db_url, as_of=at)
-        snap = read_snapshot(eng, sid)
-        out = snap.nodes_out
+        out = _analyze(db_url, at, None).nodes_out
         bs = out[out["kind"] == "base_station"]
         row = {
             "at": at.isoformat(),

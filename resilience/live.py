@@ -50,7 +50,7 @@ class LiveModel:
         from resilience.store.repo import STATUS_TABLES, feed_marks, load_state
         from resilience.topology.graph import update_state
 
-        api.init(self.db_url)
+        api.ensure_schema(self.db_url)
         s = load_settings()
         stale = timedelta(minutes=s.stale_after_minutes)
         with api.engine(self.db_url).connect() as conn:

@@ -83,7 +83,7 @@ def analyze_once(as_of: datetime, *, db_url: str | None = None) -> int:
     """
     from resilience import api
 
-    api.init(db_url)
+    api.ensure_schema(db_url)
     as_of = _utc(as_of)
     found = find_snapshot(as_of, db_url=db_url)
     if found is not None:
