@@ -5,6 +5,10 @@ SQLite), then one set-based statement each updates the current-state table and a
 transitions to history. Callers own the transaction: everything one feed file does happens in
 the ``Connection`` they pass, so a file is stored whole or not at all.
 
+Every status ingest stamps the current-state rows it writes with the next value of the change
+sequence (``status_seq``), so a long-running reader re-reads only what changed
+(:func:`load_state_changes`) instead of the whole state (:func:`load_state`).
+
 Example
 -------
 >>> from resilience.store.engine import make_engine, migrate
@@ -22,7 +26,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Float, Integer, String, func, select, text
 
 from resilience.store import tables as t
 
@@ -35,6 +39,8 @@ __all__ = [
     "upsert_links",
     "apply_status",
     "load_state",
+    "status_seq",
+    "load_state_changes",
     "bulk_insert",
     "feed_marks",
     "STATUS_TABLES",
@@ -203,7 +209,10 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -
     """Apply a status feed: transitions to history, newest row per element to current state.
 
     A row identical (same state, same power) to the state before it adds no history row; a
-    row older than the stored current state goes to history only.
+    row older than the stored current state goes to history only. The current-state rows
+    inserted or updated get ``seq`` = the next value of the change sequence (taken in the
+    caller's transaction: a rolled-back ingest leaves the counter as it was); rows older than
+    the stored state keep theirs. See :func:`load_state_changes`.
     """
     if good.empty:
         return
@@ -227,31 +236,72 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -
         f"FROM {stage} s LEFT JOIN {current} c ON c.{key} = s.{key} "
         f"WHERE (s.first_in_file = 1 AND (c.{key} IS NULL OR {differs})) OR s.changed = 1"
     ), {"sha": sha256})
-    updates = ", ".join(f"{c} = excluded.{c}" for c in vcols)
-    conn.exec_driver_sql(
-        f"INSERT INTO {current} ({key}, {', '.join(vcols)}) "
-        f"SELECT {key}, {', '.join(vcols)} FROM {stage} WHERE last_in_file = 1 "
+    seq = _next_seq(conn)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*vcols, "seq"))
+    conn.execute(text(
+        f"INSERT INTO {current} ({key}, {', '.join(vcols)}, seq) "
+        f"SELECT {key}, {', '.join(vcols)}, :seq FROM {stage} WHERE last_in_file = 1 "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
         f"WHERE excluded.observed_at >= {current}.observed_at"
-    )
+    ), {"seq": seq})
     _drop(conn, stage)
 
 
-def _read_table(conn: Connection, name: str) -> pd.DataFrame:
+def _next_seq(conn: Connection) -> int:
+    """Take the next value of the change sequence in the caller's transaction.
+
+    On PostgreSQL the UPDATE takes the row lock on ``status_seq`` (id 1) and keeps it until the
+    transaction ends: a concurrent status ingest waits here until this one has committed (or
+    rolled back), then, at READ COMMITTED, re-reads the committed value and takes the next one.
+    So values are handed out in commit order: once a reader sees the counter at ``n``, every
+    transaction that took a value <= ``n`` has committed (and its rows are visible). Taken just
+    before the current-state upsert, so staging and the history insert of concurrent ingests
+    still overlap; only the upsert and commit are serialised. On SQLite the ingest holds the
+    database write lock from ``BEGIN IMMEDIATE`` anyway, so the same holds trivially.
+    """
+    return conn.execute(
+        text("UPDATE status_seq SET value = value + 1 WHERE id = 1 RETURNING value")
+    ).scalar_one()
+
+
+# Bookkeeping columns not returned by the readers (the frames hold the feed's columns only).
+_HIDDEN = frozenset({"seq"})
+_PARAM = {"sqlite": "?", "postgresql": "%s"}  # the drivers' parameter markers
+
+
+def _read_table(conn: Connection, name: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
+    """Rows of ``name`` (all, or those matching ``where``, a condition with ``?`` for each of
+    ``params``), with dtypes from the schema whatever the rows: text ``str``, floats
+    ``float64``, integers ``int64``, times ``datetime64[us, UTC]`` (also when empty or all
+    null, so a few rows read and the whole table read have the same dtypes)."""
     table = t.metadata.tables[name]
-    cols = [c.name for c in table.columns]
+    columns = [c for c in table.columns if c.name not in _HIDDEN]
+    cols = [c.name for c in columns]
+    sql = f"SELECT {', '.join(cols)} FROM {name}"  # identifiers only
+    if where:
+        sql += " WHERE " + where.replace("?", _PARAM[conn.dialect.name])
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.execute(f"SELECT {', '.join(cols)} FROM {name}")  # identifiers only
+        if params:
+            cur.execute(sql, params)
+        else:
+            cur.execute(sql)
         df = pd.DataFrame.from_records(cur.fetchall(), columns=cols)
     finally:
         cur.close()
-    for c in table.columns:
+    for c in columns:
         if isinstance(c.type, t.Timestamp):
             if conn.dialect.name == "sqlite":  # integer microseconds since the epoch
-                df[c.name] = pd.to_datetime(pd.to_numeric(df[c.name]), unit="us", utc=True)
+                s = pd.to_datetime(pd.to_numeric(df[c.name]), unit="us", utc=True)
             else:
-                df[c.name] = pd.to_datetime(df[c.name], utc=True)
+                s = pd.to_datetime(df[c.name], utc=True)
+            df[c.name] = s.astype("datetime64[us, UTC]")
+        elif isinstance(c.type, Float):
+            df[c.name] = df[c.name].astype(np.float64)
+        elif isinstance(c.type, Integer) and not c.nullable:
+            df[c.name] = df[c.name].astype(np.int64)
+        elif isinstance(c.type, String) and not c.nullable:
+            df[c.name] = df[c.name].astype("str")
     return df
 
 
@@ -267,6 +317,76 @@ def load_state(conn: Connection, tables: tuple[str, ...] = ("nodes", "links", *S
     sites, per-row type conversion would dominate the analysis.
     """
     return {name: _read_table(conn, name) for name in tables}
+
+
+def status_seq(conn: Connection) -> int:
+    """The change sequence: the value taken by the latest committed status ingest (0 on a
+    fresh store).
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     status_seq(conn)
+    0
+    """
+    return int(conn.execute(select(t.status_seq.c.value).where(t.status_seq.c.id == 1)).scalar_one())
+
+
+def load_state_changes(conn: Connection, since: int) -> tuple[int, dict[str, pd.DataFrame]]:
+    """The current-state rows written since the change-sequence value ``since``.
+
+    Parameters
+    ----------
+    conn : Connection
+        A connection to the store.
+    since : int
+        The ``mark`` this function returned last time; ``-1`` for every row (a full read with
+        its mark: rows written before the change sequence existed have ``seq`` 0).
+
+    Returns
+    -------
+    mark : int
+        The change sequence, read before the rows: pass it as ``since`` next time.
+    frames : dict of str to pandas.DataFrame
+        For each of :data:`STATUS_TABLES`, the rows with ``seq > since``, with the columns and
+        dtypes :func:`load_state` gives for that table (times aware UTC).
+
+    Notes
+    -----
+    No committed change is missed. The counter is read first; a status ingest takes its value
+    under a row lock on the counter held until it commits (see :func:`apply_status`), so when
+    the counter reads ``mark`` every ingest with a value <= ``mark`` has committed, and the
+    rows read afterwards include all of their rows. An ingest that commits after the counter
+    is read has a value > ``mark``; its rows may be returned now (if committed before the rows
+    are read) and are returned again next time: applying a current-state row twice is harmless
+    (the row is the element's whole current state, not a delta). A row not returned has not
+    changed, or was changed by an ingest with a value > ``mark``, returned next time.
+
+    To start from a full read without this function, read :func:`status_seq` *before*
+    :func:`load_state` and use it as the first ``since``.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> from resilience.feeds.ingest import ingest_file
+    >>> from resilience.sample.known import KNOWN_NODES_CSV
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "nodes.csv").write_text(KNOWN_NODES_CSV)
+    >>> _ = (d / "status.csv").write_text("observed_at,node_id,state,power,battery_remaining_min\\n"
+    ...     "2024-01-01T16:00:00+09:00,B1,up,grid,\\n2024-01-01T16:00:00+09:00,B2,down,none,0\\n")
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> _ = ingest_file(engine, d / "nodes.csv"); _ = ingest_file(engine, d / "status.csv")
+    >>> with engine.connect() as conn:
+    ...     mark, frames = load_state_changes(conn, 0)
+    ...     mark, sorted(frames["node_status"]["node_id"]), load_state_changes(conn, mark)[1]["node_status"].shape[0]
+    (1, ['B1', 'B2'], 0)
+    """
+    mark = status_seq(conn)  # first: see the Notes
+    frames = {name: _read_table(conn, name, "seq > ?", (int(since),)) for name in STATUS_TABLES}
+    return mark, frames
 
 
 def feed_marks(conn: Connection) -> tuple[tuple, tuple]:

@@ -2,8 +2,12 @@
 
 Current-state tables (``node_status``, ``link_status``, ``power_status``) hold one row per
 element; the ``*_history`` tables get a row only when a state actually changes, so a national
-feed every five minutes stays small. Snapshot tables are keyed by ``snapshot_id`` and written in
-one transaction; readers take the latest row of ``snapshots`` with ``status = 'complete'``.
+feed every five minutes stays small. Each current-state row carries ``seq``, the value of the
+one-row counter ``status_seq`` taken by the status ingest that last wrote it, so a long-running
+reader can fetch only the rows changed since its last read
+(:func:`resilience.store.repo.load_state_changes`). Snapshot tables are keyed by
+``snapshot_id`` and written in one transaction; readers take the latest row of ``snapshots``
+with ``status = 'complete'``.
 
 Example
 -------
@@ -17,6 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -30,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
 )
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "link_status_history",
     "power_status",
     "power_status_history",
+    "status_seq",
     "quarantine",
     "snapshots",
     "snapshot_elements",
@@ -149,6 +156,7 @@ node_status = Table(
     Column("state", String(16), nullable=False),
     Column("power", String(16), nullable=False),
     Column("battery_remaining_min", Float),
+    Column("seq", BigInteger, nullable=False, server_default="0", index=True),
 )
 
 node_status_history = Table(
@@ -170,6 +178,7 @@ link_status = Table(
     Column("link_id", String(128), primary_key=True),
     Column("observed_at", TS, nullable=False),
     Column("state", String(16), nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default="0", index=True),
 )
 
 link_status_history = Table(
@@ -190,6 +199,7 @@ power_status = Table(
     Column("observed_at", TS, nullable=False),
     Column("state", String(8), nullable=False),
     Column("expected_restore_at", TS),
+    Column("seq", BigInteger, nullable=False, server_default="0", index=True),
 )
 
 power_status_history = Table(
@@ -203,6 +213,18 @@ power_status_history = Table(
     Column("file_sha256", String(64)),
     Index("ix_power_status_history_feed_time", "power_feed", "observed_at"),
 )
+
+# The change sequence of the current state: one row (id 1), incremented by every status ingest
+# (resilience.store.repo.apply_status) in its own transaction; its value stamps the
+# ``seq`` of the current-state rows that ingest wrote.
+status_seq = Table(
+    "status_seq",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+# Its one row, also for a schema made with ``metadata.create_all`` (migration 0002 inserts it too).
+event.listen(status_seq, "after_create", DDL("INSERT INTO status_seq (id, value) VALUES (1, 0)"))
 
 quarantine = Table(
     "quarantine",
