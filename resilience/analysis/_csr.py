@@ -31,12 +31,14 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
-from operator import methodcaller
+from functools import cached_property, partial
+from itertools import chain, compress
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 from numba import njit
 
 from resilience.topology.index import adjacency_structure
@@ -50,7 +52,138 @@ __all__ = [
     "widest_out_times",
     "upstream_bfs",
     "DFSResult",
+    "NodeAttributes",
+    "NODE_LABELS",
+    "NODE_NUMBERS",
 ]
+
+
+#: Node attributes held as category codes (``""`` = missing) and as floats (NaN = missing).
+NODE_LABELS: tuple[str, ...] = (
+    "kind", "operator", "prefecture", "municipality", "power_feed", "state", "power",
+)
+NODE_NUMBERS: tuple[str, ...] = ("lat", "lon", "battery_hours", "battery_remaining_min")
+_NO_TIME = np.iinfo(np.int64).min  # pandas' NaT as int64
+
+
+def _label_codes(values: list) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into sorted string categories; ``None`` is ``""``."""
+    arr = np.asarray(values, dtype=object) if values else np.empty(0, dtype=object)
+    try:
+        codes, uniq = pd.factorize(arr, sort=True)
+        uniq = np.asarray(uniq, dtype=object)
+        if not all(isinstance(u, str) for u in uniq):
+            raise TypeError
+    except TypeError:  # mixed types: compare as text
+        arr = np.array(["" if v is None else str(v) for v in values], dtype=object)
+        codes, uniq = pd.factorize(arr, sort=True)
+        uniq = np.asarray(uniq, dtype=object)
+    codes = codes.astype(np.int64)
+    missing = codes < 0
+    if missing.any():
+        if not (len(uniq) and uniq[0] == ""):
+            uniq = np.concatenate([np.array([""], dtype=object), uniq])
+            codes += 1
+        codes[missing] = 0
+    return codes, uniq
+
+
+def _numbers(values: list) -> np.ndarray:
+    try:
+        return np.array(values, dtype=np.float64)  # None -> NaN
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
+
+
+def _times_us(values: list) -> np.ndarray:
+    """Aware datetimes as int64 microseconds since the epoch (``_NO_TIME`` for none)."""
+    if not values:
+        return np.empty(0, dtype=np.int64)
+    t = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce", format="mixed")
+    return t.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+
+
+@dataclass
+class NodeAttributes:
+    """The node attributes the analyses read, as arrays in node order (see :attr:`CSRGraph.attrs`).
+
+    Labels (:data:`NODE_LABELS`) are codes into sorted categories; numbers (:data:`NODE_NUMBERS`)
+    are floats; ``observed_us`` is the status time in microseconds since the epoch and ``fresh``
+    the ``fresh`` flag. Read once per view; :meth:`CSRGraph.reread` keeps them current.
+
+    Example
+    -------
+    >>> a = NodeAttributes.read([{"operator": "KDDI", "lat": 37.4}, {"operator": "docomo"}])
+    >>> a.label("operator").tolist(), a.numbers["lat"].tolist(), a.is_("operator", "KDDI").tolist()
+    (['KDDI', 'docomo'], [37.4, nan], [True, False])
+    """
+
+    codes: dict[str, np.ndarray]
+    categories: dict[str, np.ndarray]
+    numbers: dict[str, np.ndarray]
+    observed_us: np.ndarray
+    fresh: np.ndarray
+
+    @classmethod
+    def read(cls, node_data: list[dict[str, Any]]) -> NodeAttributes:
+        """Read every attribute of every node (one pass per attribute)."""
+
+        def raw(key: str) -> list:
+            return list(map(methodcaller("get", key), node_data))
+
+        codes, cats = {}, {}
+        for k in NODE_LABELS:
+            codes[k], cats[k] = _label_codes(raw(k))
+        return cls(
+            codes=codes,
+            categories=cats,
+            numbers={k: _numbers(raw(k)) for k in NODE_NUMBERS},
+            observed_us=_times_us(raw("observed_at")),
+            fresh=np.fromiter(map(bool, raw("fresh")), bool, len(node_data)),
+        )
+
+    def update(self, idx: np.ndarray, data: list[dict[str, Any]]) -> None:
+        """Set the attributes of nodes ``idx`` from their dicts ``data``."""
+        for k in NODE_LABELS:
+            vals = ["" if (v := d.get(k)) is None else str(v) for d in data]
+            cats = self.categories[k]
+            new = sorted(set(vals).difference(cats.tolist()))
+            if new:  # a value never seen: widen the categories, keep them sorted
+                merged = np.asarray(sorted([*cats.tolist(), *new]), dtype=object)
+                self.codes[k] = np.searchsorted(merged, cats)[self.codes[k]]
+                self.categories[k] = cats = merged
+            self.codes[k][idx] = np.searchsorted(cats, np.asarray(vals, dtype=object))
+        for k in NODE_NUMBERS:
+            self.numbers[k][idx] = _numbers([d.get(k) for d in data])
+        self.observed_us[idx] = _times_us([d.get("observed_at") for d in data])
+        self.fresh[idx] = [bool(d.get("fresh")) for d in data]
+
+    def label(self, key: str) -> np.ndarray:
+        """The values of a label as an object array (``""`` = missing)."""
+        return self.categories[key][self.codes[key]]
+
+    def categorical(self, key: str) -> pd.Categorical:
+        """The values of a label as a pandas Categorical (cheap: no re-hashing)."""
+        return pd.Categorical.from_codes(self.codes[key], self.categories[key])
+
+    def is_(self, key: str, value: str) -> np.ndarray:
+        """Mask of the nodes whose label ``key`` equals ``value``."""
+        hit = np.nonzero(self.categories[key] == value)[0]
+        return self.codes[key] == hit[0] if len(hit) else np.zeros(len(self.codes[key]), bool)
+
+    def is_in(self, key: str, values: Iterable[str]) -> np.ndarray:
+        """Mask of the nodes whose label ``key`` is one of ``values``."""
+        hit = np.isin(self.categories[key], np.asarray(list(values), dtype=object))
+        return hit[self.codes[key]]
+
+    def fresh_at(self, as_of: Any, stale_after: Any) -> np.ndarray:
+        """Nodes whose status was observed within ``stale_after`` of ``as_of`` (aware datetime,
+        timedelta); ``as_of`` ``None``: no node is fresh."""
+        if as_of is None:
+            return np.zeros(len(self.observed_us), bool)
+        now = pd.Timestamp(as_of).value // 1000  # .value is in nanoseconds whatever the unit
+        stale = pd.Timedelta(stale_after).value // 1000
+        return (self.observed_us != _NO_TIME) & (now - self.observed_us <= stale)
 
 
 @dataclass
@@ -80,6 +213,8 @@ class CSRGraph:
         All weights are whole numbers (sums are reported as int).
     srlg_links : dict
         Shared-risk group id to int64 array of link indices (built on first use).
+    srlg_groups : tuple
+        The same grouping as flat arrays ``(names, ptr, links)`` (built on first use).
     """
 
     nodes: list[str]
@@ -96,8 +231,11 @@ class CSRGraph:
     weight: np.ndarray
     weight_is_int: bool = True
     link_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    node_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _attrs: NodeAttributes | None = field(default=None, repr=False)
     _link_index: dict[Any, int] | None = field(default=None, repr=False)
     _srlg_links: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _srlg_groups: tuple[list[Any], np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -110,6 +248,55 @@ class CSRGraph:
         return len(self.links)
 
     @property
+    def attrs(self) -> NodeAttributes:
+        """The node attributes the analyses read, as arrays (read from the graph on first use)."""
+        if self._attrs is None:
+            self._attrs = NodeAttributes.read(self.node_data)
+        return self._attrs
+
+    def reread(self, nodes: Iterable[int] = (), links: Iterable[int] = ()) -> None:
+        """Re-read the state of some nodes and links after the graph's dicts changed in place.
+
+        The view is otherwise a picture of the graph when it was made: a long-running model
+        (:mod:`resilience.live`) that updates the state of a few elements calls this instead of
+        converting the whole graph again. Inventory attributes (kind, weights, labels) and the
+        structure are not re-read.
+
+        >>> G = nx.MultiGraph([("c", "a", "1")]); G.nodes["c"]["kind"] = "core"
+        >>> c = to_csr(G); G.nodes["a"]["state"] = "down"; c.reread(nodes=[1])
+        >>> c.node_up.tolist(), c.attrs.label("state").tolist()
+        ([True, False], ['', 'down'])
+        """
+        idx = np.asarray(list(nodes), dtype=np.int64)
+        if len(idx):
+            data = [self.node_data[i] for i in idx]
+            self.node_up[idx] = [d.get("state") != "down" for d in data]
+            if self._attrs is not None:
+                self._attrs.update(idx, data)
+        lidx = np.asarray(list(links), dtype=np.int64)
+        if len(lidx):
+            self.link_up[lidx] = [self.link_data[i].get("state") != "down" for i in lidx]
+
+    @cached_property
+    def node_ids(self) -> np.ndarray:
+        """Node ids as an object array (fast to index with many positions)."""
+        return np.asarray(self.nodes, dtype=object)
+
+    @cached_property
+    def link_medium(self) -> np.ndarray:
+        """Each link's medium (``""`` when missing) as an object array (inventory: read once)."""
+        out = np.empty(self.m, dtype=object)
+        out[:] = [str(m or "") for m in map(methodcaller("get", "medium"), self.link_data)]
+        return out
+
+    @cached_property
+    def link_ids(self) -> np.ndarray:
+        """Link ids as an object array."""
+        out = np.empty(len(self.links), dtype=object)
+        out[:] = self.links
+        return out
+
+    @property
     def link_index(self) -> dict[Any, int]:
         """Link id to index."""
         if self._link_index is None:
@@ -118,16 +305,57 @@ class CSRGraph:
 
     @property
     def srlg_links(self) -> dict[str, np.ndarray]:
-        """Shared-risk group id to the indices of its links."""
+        """Shared-risk group id to the indices of its links (sorted, unique; read-only views of
+        :attr:`srlg_groups`), groups in first-appearance order."""
         if self._srlg_links is None:
-            groups: dict[str, list[int]] = {}
-            for i, d in enumerate(self.link_data):
-                s = d.get("srlg")
-                if s:
-                    for g in s:
-                        groups.setdefault(g, []).append(i)
-            self._srlg_links = {g: np.asarray(v, dtype=np.int64) for g, v in groups.items()}
+            names, ptr, links = self.srlg_groups
+            bounds = zip(names, ptr[:-1].tolist(), ptr[1:].tolist(), strict=True)
+            self._srlg_links = {g: links[a:b] for g, a, b in bounds}
         return self._srlg_links
+
+    @property
+    def srlg_groups(self) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """Shared-risk groups as flat arrays ``(names, ptr, links)``.
+
+        Group ``i`` is ``names[i]``, its link indices ``links[ptr[i]:ptr[i + 1]]`` (sorted,
+        unique, non-empty); groups in order of first appearance along the links (a link's
+        ``srlg`` tuple read left to right). ``ptr`` and ``links`` are read-only int64 arrays.
+
+        >>> G = nx.MultiGraph()
+        >>> G.add_edges_from([("a", "b", "x", {"srlg": ("R2", "R1")}), ("a", "c", "y"),
+        ...                   ("b", "c", "z", {"srlg": ("R1",)})])
+        ['x', 'y', 'z']
+        >>> names, ptr, links = to_csr(G).srlg_groups
+        >>> names, ptr.tolist(), links.tolist()
+        (['R2', 'R1'], [0, 1, 3], [0, 0, 2])
+        """
+        if self._srlg_groups is None:
+            self._srlg_groups = _group_srlgs(self.link_data)
+        return self._srlg_groups
+
+
+def _group_srlgs(link_data: list[dict[str, Any]]) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    # C-level passes over the links (their srlg tuples, the tuples' lengths, the group ids of
+    # the links that have any); grouping and ordering in numpy/pandas.
+    try:  # the graph contract: every link has an srlg tuple
+        srlg = list(map(itemgetter("srlg"), link_data))
+        count = np.fromiter(map(len, srlg), np.int64, len(srlg))
+    except (KeyError, TypeError):  # hand-built graphs: missing or None
+        srlg = [s or () for s in map(methodcaller("get", "srlg"), link_data)]
+        count = np.fromiter(map(len, srlg), np.int64, len(srlg))
+    link = np.repeat(np.arange(len(srlg), dtype=np.int64), count)  # ascending link indices
+    flat = np.fromiter(chain.from_iterable(compress(srlg, count > 0)), object, int(count.sum()))
+    codes, uniques = pd.factorize(flat, use_na_sentinel=False)  # first-appearance order
+    order = np.argsort(codes, kind="stable")  # by group; links stay ascending within a group
+    codes, link = codes[order], link[order]
+    keep = np.ones(len(link), bool)  # drop a group listed twice on the same link
+    keep[1:] = (codes[1:] != codes[:-1]) | (link[1:] != link[:-1])
+    codes, link = codes[keep], link[keep]
+    ptr = np.zeros(len(uniques) + 1, np.int64)
+    np.cumsum(np.bincount(codes, minlength=len(uniques)), out=ptr[1:])
+    ptr.flags.writeable = False
+    link.flags.writeable = False
+    return list(uniques), ptr, link
 
 
 def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
@@ -196,6 +424,7 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
         weight=w,
         weight_is_int=w_int,
         link_data=link_data,
+        node_data=ndata,
     )
 
 
@@ -558,7 +787,9 @@ def upstream_bfs(
     [[0, 0, 1], [-1, -1, 1]]
     """
     roots = csr.roots if roots is None else roots
-    sources = np.unique(np.concatenate([np.nonzero(served)[0], roots]).astype(np.int64))
+    start = served.copy()
+    start[roots] = True
+    sources = np.nonzero(start)[0].astype(np.int64)
     return _upstream_kernel(
         csr.indptr, csr.nbr, csr.eid, served, ~csr.node_up, ~csr.link_up, sources
     )

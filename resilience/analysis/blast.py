@@ -261,17 +261,22 @@ def single_points_of_failure(
 
 @njit(cache=True)
 def _group_lost_kernel(indptr, nbr, eid, node_ok, link_up, base_served, w, disc, size, order,
-                       is_root, group_links, children, cut, in_cut, seen, region, queue):  # pragma: no cover
-    # Nodes lost when all ``group_links`` fail. Only the DFS subtrees below the group's tree links
-    # (the region R) can lose service: every served node outside R keeps its tree path. So the
-    # search is local: seed the roots in R and the nodes of R that still touch a served node
-    # outside R over a surviving link, spread inside R, count the served nodes of R unreached.
-    for e in group_links:
-        cut[e] = True
+                       is_root, glinks, lo, hi, tree_child, cut, in_cut, seen, region,
+                       queue):  # pragma: no cover - compiled
+    # Nodes lost when all links ``glinks[lo:hi]`` of one group fail. Only the DFS subtrees below
+    # the group's tree links (the region R) can lose service: every served node outside R keeps
+    # its tree path. So the search is local: seed the roots in R and the nodes of R that still
+    # touch a served node outside R over a surviving link, spread inside R, count the served
+    # nodes of R unreached. The scratch arrays are all False on entry and on return.
+    for j in range(lo, hi):
+        cut[glinks[j]] = True
     nr = 0
-    for c in children:
-        lo = disc[c]
-        for k in range(lo, lo + size[c]):
+    for j in range(lo, hi):
+        c = tree_child[glinks[j]]
+        if c < 0:
+            continue
+        first = disc[c]
+        for k in range(first, first + size[c]):
             v = order[k - 1]
             if not in_cut[v]:
                 in_cut[v] = True
@@ -316,9 +321,319 @@ def _group_lost_kernel(indptr, nbr, eid, node_ok, link_up, base_served, w, disc,
             wl += w[v]
         in_cut[v] = False
         seen[v] = False
-    for e in group_links:
-        cut[e] = False
+    for j in range(lo, hi):
+        cut[glinks[j]] = False
     return lost, wl
+
+
+# Nested groups: count by pieces when a subtree count costs less than this many nodes searched
+# (tests set 0 to count every nested group).
+_QUERY_COST = 16
+
+
+@njit(cache=True)
+def _back_link(e, eu, ev, link_up, tree_child, disc):  # pragma: no cover - compiled
+    # (lower, upper) ends of link e if it is a usable non-tree link between served nodes (then
+    # the upper end is a DFS ancestor of the lower one), else (-1, -1).
+    u = eu[e]
+    v = ev[e]
+    if tree_child[e] >= 0 or not link_up[e] or u == v or disc[u] < 0 or disc[v] < 0:
+        return -1, -1
+    if disc[u] > disc[v]:
+        return u, v
+    return v, u
+
+
+@njit(cache=True)
+def _back_links(eu, ev, link_up, tree_child, disc, roots):  # pragma: no cover - compiled
+    # Discovery times (lower, upper) of the ends of every usable non-tree link between served
+    # nodes, plus a virtual link (root, virtual root at time 0) for every root reached.
+    m = eu.shape[0]
+    lower = np.empty(m + roots.shape[0], np.int64)
+    upper = np.empty(m + roots.shape[0], np.int64)
+    nb = 0
+    for e in range(m):
+        x, y = _back_link(e, eu, ev, link_up, tree_child, disc)
+        if x >= 0:
+            lower[nb] = disc[x]
+            upper[nb] = disc[y]
+            nb += 1
+    for r in roots:
+        if disc[r] >= 0:
+            lower[nb] = disc[r]
+            upper[nb] = 0
+            nb += 1
+    return lower[:nb], upper[:nb]
+
+
+@njit(cache=True)
+def _group_kids(glinks, lo, hi, tree_child, kids):  # pragma: no cover - compiled
+    # kids[:k]: the nodes below the group's DFS tree links, in the group's link order.
+    k = 0
+    for j in range(lo, hi):
+        c = tree_child[glinks[j]]
+        if c >= 0:
+            kids[k] = c
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _nest_kids(kids, k, disc, size, pp, depth):  # pragma: no cover - compiled
+    # DFS subtrees are nested or disjoint. pp[a]: the kid whose subtree holds kids[a] most
+    # tightly (-1: none), depth[a]: how many kid subtrees hold it. True when any are nested.
+    if k == 1:
+        pp[0] = -1
+        depth[0] = 0
+        return False
+    first = np.empty(k, np.int64)
+    for a in range(k):
+        first[a] = disc[kids[a]]
+    stack = np.empty(k, np.int64)
+    sp = 0
+    nested = False
+    for a in np.argsort(first):  # discovery order: holders come first
+        while sp > 0 and first[a] >= first[stack[sp - 1]] + size[kids[stack[sp - 1]]]:
+            sp -= 1
+        if sp > 0:
+            pp[a] = stack[sp - 1]
+            depth[a] = depth[pp[a]] + 1
+            nested = True
+        else:
+            pp[a] = -1
+            depth[a] = 0
+        stack[sp] = a
+        sp += 1
+    return nested
+
+
+@njit(cache=True)
+def _subtree_counts(qc, qt, lower, upper, disc, size, count):  # pragma: no cover - compiled
+    # For each query q: the back links (``_back_links``) with the lower end in the DFS subtree
+    # of qc[q] and the upper end discovered before time qt[q]. Offline: links by upper time,
+    # queries by time, a Fenwick tree over lower times (1..count).
+    start = np.zeros(count + 2, np.int64)
+    for b in range(upper.shape[0]):
+        start[upper[b] + 1] += 1
+    for t in range(count + 1):
+        start[t + 1] += start[t]
+    by_upper = np.empty(upper.shape[0], np.int64)  # lower times, by upper time
+    fill = start[:-1].copy()
+    for b in range(upper.shape[0]):
+        by_upper[fill[upper[b]]] = lower[b]
+        fill[upper[b]] += 1
+    fenwick = np.zeros(count + 1, np.int64)
+    out = np.empty(qc.shape[0], np.int64)
+    t = 0  # the links with upper time < t are in the tree
+    for q in np.argsort(qt):
+        while t < qt[q]:
+            for b in range(start[t], start[t + 1]):
+                i = by_upper[b]
+                while i <= count:
+                    fenwick[i] += 1
+                    i += i & -i
+            t += 1
+        s = 0
+        i = disc[qc[q]] + size[qc[q]] - 1
+        while i > 0:
+            s += fenwick[i]
+            i -= i & -i
+        i = disc[qc[q]] - 1
+        while i > 0:
+            s -= fenwick[i]
+            i -= i & -i
+        out[q] = s
+    return out
+
+
+@njit(cache=True)
+def _find(root, a):  # pragma: no cover - compiled
+    while root[a] != a:
+        root[a] = root[root[a]]
+        a = root[a]
+    return a
+
+
+@njit(cache=True)
+def _nested_lost(glinks, lo, hi, eu, ev, link_up, tree_child, disc, size, wsum, cum, kids, k,
+                 pp, depth, ans, qbase):  # pragma: no cover - compiled
+    # Nested kid subtrees: each piece (a kid's subtree less the kid subtrees inside it) stays
+    # connected by its tree links, piece k (all outside the kids' subtrees) stays served. Count
+    # the links from each piece to each piece holding it, from subtree counts: F(a, j) = links
+    # from kids[a]'s subtree above its j-th holder (``ans[qbase + sum(depth[:a]) + j]``,
+    # innermost holder first; F(a, -1) = all links leaving it upward, F(a, depth[a]) = 0),
+    # less the group's own links; join the pieces they connect (union-find). Returns the nodes
+    # and weight of the pieces cut off.
+    qoff = np.empty(k, np.int64)
+    soff = np.empty(k, np.int64)
+    q = qbase
+    s = 0
+    for a in range(k):
+        qoff[a] = q
+        q += depth[a]
+        soff[a] = s
+        s += depth[a] + 1
+    # slot[soff[a] + j]: links from piece a to the stretch of its ancestors in its j-th holder
+    # (j = depth[a]: piece k): F(a, j - 1) - F(a, j), less the same for the kids it holds
+    slot = np.zeros(s, np.int64)
+    for a in range(k):
+        c = kids[a]
+        for j in range(depth[a] + 1):
+            above = cum[disc[c] + size[c]] - cum[disc[c]] if j == 0 else ans[qoff[a] + j - 1]
+            below = 0 if j == depth[a] else ans[qoff[a] + j]
+            slot[soff[a] + j] += above - below
+        p = pp[a]
+        if p >= 0:  # p's j-th holder is a's (j + 1)-th
+            for j in range(depth[p] + 1):
+                above = ans[qoff[a] + j]
+                below = 0 if j + 1 == depth[a] else ans[qoff[a] + j + 1]
+                slot[soff[p] + j] -= above - below
+    for j in range(lo, hi):  # the group's non-tree links fail too
+        x, y = _back_link(glinks[j], eu, ev, link_up, tree_child, disc)
+        if x < 0:
+            continue
+        ox = -1
+        oy = -1
+        for a in range(k):
+            first = disc[kids[a]]
+            last = first + size[kids[a]]
+            if first <= disc[x] < last and (ox < 0 or first > disc[kids[ox]]):
+                ox = a
+            if first <= disc[y] < last and (oy < 0 or first > disc[kids[oy]]):
+                oy = a
+        if ox < 0 or ox == oy:
+            continue
+        level = 0
+        b = pp[ox]
+        while b != oy:
+            b = pp[b]
+            level += 1
+        slot[soff[ox] + level] -= 1
+    root = np.arange(k + 1)
+    for a in range(k):
+        b = pp[a]
+        for j in range(depth[a] + 1):
+            if slot[soff[a] + j] > 0:
+                root[_find(root, a)] = _find(root, k if b < 0 else b)
+            if b >= 0:
+                b = pp[b]
+    served = _find(root, k)
+    nl = 0
+    wl = 0.0  # whole-number weights (see the caller): sums are exact in any order
+    for a in range(k):
+        if _find(root, a) != served:
+            nl += size[kids[a]]
+            wl += wsum[kids[a]]
+        p = pp[a]
+        if p >= 0 and _find(root, p) != served:  # a's subtree was counted with its holder's
+            nl -= size[kids[a]]
+            wl -= wsum[kids[a]]
+    return nl, wl
+
+
+@njit(cache=True)
+def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w, disc, size,
+                      wsum, order, count, is_root, lower, upper, ptr, glinks, tree_child, whole,
+                      query_cost):  # pragma: no cover - compiled
+    # Nodes and weight lost by every group (links ``glinks[ptr[i]:ptr[i+1]]``), in one call.
+    # Only the DFS subtrees below the group's tree links can lose service; their own tree links
+    # stay up. Without a tree link nothing is lost. Disjoint subtrees: each is cut off exactly
+    # when all the links leaving it upward are in the group, no search (cum[t]: back links with
+    # lower time < t less those with upper time < t, so a subtree's difference counts the links
+    # leaving it). Nested ones: pieces joined by counted links (``_nested_lost``; ``whole``:
+    # weights are whole numbers with exact float sums), or the search (``_group_lost_kernel``)
+    # when that is cheaper (``query_cost`` nodes searched per subtree count) or the weights are
+    # fractional (the search's summation order is the reference).
+    n = indptr.shape[0] - 1
+    g = ptr.shape[0] - 1
+    cum = np.zeros(count + 2, np.int64)
+    for b in range(lower.shape[0]):
+        cum[lower[b] + 1] += 1
+        cum[upper[b] + 1] -= 1
+    for t in range(count + 1):
+        cum[t + 1] += cum[t]
+    lost = np.zeros(g, np.int64)
+    wlost = np.zeros(g, np.float64)
+    cut = np.zeros(tree_child.shape[0], np.bool_)
+    in_cut = np.zeros(n, np.bool_)
+    seen = np.zeros(n, np.bool_)
+    region = np.empty(n, np.int64)
+    queue = np.empty(n, np.int64)
+    kmax = 1
+    for i in range(g):
+        kmax = max(kmax, ptr[i + 1] - ptr[i])
+    kids = np.empty(kmax, np.int64)
+    pp = np.empty(kmax, np.int64)
+    depth = np.empty(kmax, np.int64)
+    qptr = np.zeros(g + 1, np.int64)  # subtree count queries of the groups counted by pieces
+    counted = np.zeros(g, np.bool_)
+    for i in range(g):
+        lo = ptr[i]
+        hi = ptr[i + 1]
+        k = _group_kids(glinks, lo, hi, tree_child, kids)
+        if k == 0:
+            continue
+        if not _nest_kids(kids, k, disc, size, pp, depth):
+            nl = 0
+            wl = 0.0
+            for a in range(k):
+                first = disc[kids[a]]
+                last = first + size[kids[a]]
+                left = cum[last] - cum[first]
+                for j in range(lo, hi):
+                    x, y = _back_link(glinks[j], eu, ev, link_up, tree_child, disc)
+                    if x >= 0 and first <= disc[x] < last and disc[y] < first:
+                        left -= 1
+                if left == 0:  # in the search's order: the same float sum
+                    for t in range(first, last):
+                        nl += 1
+                        wl += w[order[t - 1]]
+            lost[i] = nl
+            wlost[i] = wl
+            continue
+        nq = 0
+        reach = 0
+        for a in range(k):
+            nq += depth[a]
+            if pp[a] < 0:
+                reach += size[kids[a]]
+        if whole and query_cost * nq < reach:
+            counted[i] = True
+            qptr[i + 1] = nq
+        else:
+            lost[i], wlost[i] = _group_lost_kernel(
+                indptr, nbr, eid, node_ok, link_up, base_served, w, disc, size, order, is_root,
+                glinks, lo, hi, tree_child, cut, in_cut, seen, region, queue,
+            )
+    for i in range(g):
+        qptr[i + 1] += qptr[i]
+    if qptr[g] == 0:
+        return lost, wlost
+    qc = np.empty(qptr[g], np.int64)
+    qt = np.empty(qptr[g], np.int64)
+    for i in range(g):
+        if not counted[i]:
+            continue
+        k = _group_kids(glinks, ptr[i], ptr[i + 1], tree_child, kids)
+        _nest_kids(kids, k, disc, size, pp, depth)
+        q = qptr[i]
+        for a in range(k):
+            b = pp[a]
+            while b >= 0:
+                qc[q] = kids[a]
+                qt[q] = disc[kids[b]]
+                q += 1
+                b = pp[b]
+    ans = _subtree_counts(qc, qt, lower, upper, disc, size, count)
+    for i in range(g):
+        if not counted[i]:
+            continue
+        k = _group_kids(glinks, ptr[i], ptr[i + 1], tree_child, kids)
+        _nest_kids(kids, k, disc, size, pp, depth)
+        lost[i], wlost[i] = _nested_lost(glinks, ptr[i], ptr[i + 1], eu, ev, link_up,
+                                         tree_child, disc, size, wsum, cum, kids, k, pp, depth,
+                                         ans, qptr[i])  # fmt: skip
+    return lost, wlost
 
 
 def srlg_blast_radius(
@@ -344,11 +659,16 @@ def srlg_blast_radius(
 
     Notes
     -----
-    One DFS for the single-link radii, then per group: if none of its links is a DFS tree link
-    the spanning tree survives and nothing is lost (no search); otherwise a search confined to the
-    DFS subtrees below the group's tree links (served nodes elsewhere keep their tree path).
-    O(n + m) for the DFS plus, per group, the size of its subtrees and their links: small for
-    local conduits, large only for the few groups near the cores.
+    One DFS from the roots (its bridges are the single-link cuts), then one compiled pass over
+    all groups (:attr:`CSRGraph.srlg_groups <resilience.analysis._csr.CSRGraph.srlg_groups>`).
+    Only the DFS subtrees below a group's tree links can lose service (served nodes elsewhere
+    keep their tree path); a group without a tree link loses nothing. Every other usable link
+    joins a node to one of its DFS ancestors, so a subtree is cut off exactly when all the links
+    leaving it upward are in the group: counted, not searched (prefix sums over discovery times
+    give any subtree's count). Nested subtrees split into pieces joined by such links, counted
+    offline with a Fenwick tree, or searched when the subtrees are small. O(n + m) once, plus
+    per group its size squared and the nodes it cuts off; a nested group adds O(log n) per
+    subtree count, or its subtrees' nodes and links when searched.
 
     Examples
     --------
@@ -359,39 +679,35 @@ def srlg_blast_radius(
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
     r = resolve_roots(csr, roots)
-    b = blast_arrays(csr, roots=r)
-    d = b.dfs
-    base_served = d.served
-    tree_edge = np.zeros(csr.m, bool)
-    has_parent = d.pedge >= 0
-    tree_edge[d.pedge[has_parent]] = True
-    child_of_link = np.full(csr.m, -1, np.int64)  # the node below each tree link
-    child_of_link[d.pedge[has_parent]] = np.nonzero(has_parent)[0]
+    d = dfs_lowpoint(csr, roots=r)
+    child = np.nonzero(d.pedge >= 0)[0]
+    tree_child = np.full(csr.m, -1, np.int64)  # the node below each DFS tree link, else -1
+    tree_child[d.pedge[child]] = child
+    bridge = np.zeros(csr.m, bool)  # the link alone cuts nodes (blast_arrays: link_lost > 0)
+    bridge[d.pedge[child]] = d.low[child] > d.disc[d.parent[child]]
     is_root = np.zeros(csr.n, np.bool_)
     is_root[r] = True
-    cut = np.zeros(csr.m, np.bool_)
-    in_region = np.zeros(csr.n, np.bool_)
-    seen = np.zeros(csr.n, np.bool_)
-    region = np.empty(csr.n, np.int64)
-    queue = np.empty(csr.n, np.int64)
-    rows = []
-    for g, idx in csr.srlg_links.items():
-        idx = np.unique(idx)
-        children = child_of_link[idx[tree_edge[idx]]]
-        if len(children) == 0:  # the spanning tree survives: nothing is lost
-            lost, wl = 0, 0.0
-        else:
-            lost, wl = _group_lost_kernel(
-                csr.indptr, csr.nbr, csr.eid, csr.node_up, csr.link_up, base_served, csr.weight,
-                d.disc, d.size, d.order, is_root, idx.astype(np.int64), children, cut, in_region, seen,
-                region, queue,
-            )
-        single = bool((b.link_lost[idx] > 0).any())
-        rows.append((g, len(idx), int(lost), wl, bool(lost > 0 and not single)))
-    df = pd.DataFrame(rows, columns=["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"])
-    df["nodes_lost"] = df["nodes_lost"].astype(np.int64)
-    df["subscribers_lost"] = _subs(csr, df["subscribers_lost"].to_numpy(dtype=np.float64))
-    df["hidden"] = df["hidden"].astype(bool)
+    lower, upper = _back_links(csr.eu, csr.ev, csr.link_up, tree_child, d.disc, r)
+    names, ptr, glinks = csr.srlg_groups
+    whole = csr.weight_is_int and float(np.abs(csr.weight).sum()) < 2.0**53
+    lost, wlost = _srlg_lost_kernel(
+        csr.indptr, csr.nbr, csr.eid, csr.eu, csr.ev, csr.node_up, csr.link_up, d.served,
+        csr.weight, d.disc, d.size, d.wsum, d.order, d.count, is_root, lower, upper, ptr, glinks,
+        tree_child, whole, _QUERY_COST,
+    )
+    # some single link of the group cuts nodes: prefix counts over the flat links (empty-safe)
+    cuts = np.concatenate(([0], np.cumsum(bridge[glinks])))
+    single = cuts[ptr[1:]] > cuts[ptr[:-1]]
+    df = pd.DataFrame(
+        {
+            "srlg": names if names else pd.Series([], dtype=object),
+            "links": np.diff(ptr),
+            "nodes_lost": lost,
+            "subscribers_lost": _subs(csr, wlost),
+            "hidden": (lost > 0) & ~single,
+        },
+        columns=["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"],
+    )
     return df.sort_values(
         ["subscribers_lost", "nodes_lost", "srlg"], ascending=[False, False, True], kind="stable"
     ).reset_index(drop=True)

@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 from resilience.analysis._csr import CSRGraph, resolve_roots, served_mask, to_csr, upstream_bfs
+from resilience.topology.model import CAUSES
 
-__all__ = ["causes", "power_gone", "CAUSE_COLUMNS"]
+__all__ = ["causes", "power_gone", "power_gone_mask", "fresh_mask", "cause_arrays", "upstream_ids", "CAUSE_COLUMNS"]
 
 CAUSE_COLUMNS = ["node_id", "cause", "root_cause", "upstream", "upstream_type"]
 
@@ -57,16 +58,67 @@ def power_gone(data: dict[str, Any]) -> bool:
     return False
 
 
-def _fresh(G: nx.MultiGraph, stale_after: timedelta | None) -> np.ndarray:
-    nd = G._node.values()
+def power_gone_mask(csr: CSRGraph) -> np.ndarray:
+    """:func:`power_gone` of every node (node order), from the view's arrays.
+
+    >>> G = nx.MultiGraph(); G.add_node("a", power="none"); G.add_node("b", power="grid")
+    >>> power_gone_mask(to_csr(G)).tolist()
+    [True, False]
+    """
+    a = csr.attrs
+    rem = a.numbers["battery_remaining_min"]
+    with np.errstate(invalid="ignore"):
+        empty = rem <= 0  # NaN (not reported) compares False
+    return a.is_("power", "none") | (a.is_("power", "battery") & empty)
+
+
+def fresh_mask(G: nx.MultiGraph, csr: CSRGraph, stale_after: timedelta | None) -> np.ndarray:
+    """Nodes with a fresh status: the ``fresh`` attribute, or, with ``stale_after``, a status
+    observed within ``stale_after`` of ``G.graph['as_of']``.
+
+    >>> G = nx.MultiGraph(); G.add_node("a", fresh=True); G.add_node("b")
+    >>> fresh_mask(G, to_csr(G), None).tolist()
+    [True, False]
+    """
     if stale_after is None:
-        return np.fromiter((bool(d.get("fresh")) for d in nd), bool, len(G))
-    as_of = G.graph.get("as_of")
-    out = []
-    for d in nd:
-        obs = d.get("observed_at")
-        out.append(obs is not None and as_of is not None and as_of - obs <= stale_after)
-    return np.asarray(out, dtype=bool)
+        return csr.attrs.fresh.copy()
+    return csr.attrs.fresh_at(G.graph.get("as_of"), stale_after)
+
+
+def cause_arrays(
+    G: nx.MultiGraph,
+    csr: CSRGraph,
+    roots: np.ndarray,
+    stale_after: timedelta | None,
+    served: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays behind :func:`causes`: out node indices (node order), their cause codes (into
+    :data:`resilience.topology.model.CAUSES`), root-cause flags, upstream type (0 none, 1 node,
+    2 link) and upstream index. ``served`` (nodes reached from ``roots``) is computed when not
+    given."""
+    served = served_mask(csr, roots=roots) if served is None else served
+    down = ~csr.node_up
+    out = np.nonzero(down | ~served)[0]
+    if len(out) == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0, bool), np.zeros(0, np.int8), z
+    # a down node has a path if it is a root or has a carrying link to a served node
+    path_if_up = served.copy()
+    path_if_up[roots] = True
+    lk_any = csr.link_up & (served[csr.eu] | served[csr.ev])
+    path_if_up[csr.eu[lk_any]] = True
+    path_if_up[csr.ev[lk_any]] = True
+    fresh = fresh_mask(G, csr, stale_after)[out]
+    pg = power_gone_mask(csr)[out]
+    no_path = np.where(down[out], ~path_if_up[out], ~served[out])
+    code = {c: i for i, c in enumerate(CAUSES)}
+    cause = np.select(
+        [~fresh, pg & no_path, pg, no_path],
+        [code["unknown"], code["power+backhaul"], code["power"], code["backhaul"]],
+        default=code["equipment"],
+    ).astype(np.int64)
+    up_type, up_idx = upstream_bfs(csr, served, roots=roots)
+    return out, cause, up_type[out] == 0, up_type[out], up_idx[out]
 
 
 def causes(
@@ -110,56 +162,29 @@ def causes(
     [['B', 'equipment']]
     """
     csr = csr if csr is not None else to_csr(G)
-    r = resolve_roots(csr, roots)
-    served = served_mask(csr, roots=r)
-    down = ~csr.node_up
-    out = np.nonzero(down | ~served)[0]
-    if len(out) == 0:
-        empty = np.array([], dtype=object)
-        return pd.DataFrame(
-            {c: (np.array([], bool) if c == "root_cause" else empty) for c in CAUSE_COLUMNS}
-        )
-    # a down node has a path if it is a root or has a carrying link to a served node
-    path_if_up = served.copy()
-    path_if_up[r] = True
-    lk_any = csr.link_up & (served[csr.eu] | served[csr.ev])
-    path_if_up[csr.eu[lk_any]] = True
-    path_if_up[csr.ev[lk_any]] = True
-    fresh = _fresh(G, stale_after)
-    nd = list(G._node.values())
-    up_type, up_idx = upstream_bfs(csr, served, roots=r)
-    nodes = csr.nodes
-    rows = []
-    for i in out:
-        d = nd[i]
-        if not fresh[i]:
-            cause = "unknown"
-        else:
-            pg = power_gone(d)
-            no_path = not served[i] if not down[i] else not path_if_up[i]
-            if pg and no_path:
-                cause = "power+backhaul"
-            elif pg:
-                cause = "power"
-            elif no_path:
-                cause = "backhaul"
-            else:
-                cause = "equipment"
-        t = up_type[i]
-        if t == 1:
-            up, ut = nodes[up_idx[i]], "node"
-        elif t == 2:
-            up, ut = csr.links[up_idx[i]], "link"
-        else:
-            up, ut = None, None
-        rows.append((nodes[i], cause, up is None, up, ut))
-    cols = list(zip(*rows, strict=True))
+    out, cause, root, up_type, up_idx = cause_arrays(G, csr, resolve_roots(csr, roots), stale_after)
     return pd.DataFrame(
         {
-            "node_id": np.array(cols[0], dtype=object),
-            "cause": np.array(cols[1], dtype=object),
-            "root_cause": np.array(cols[2], dtype=bool),
-            "upstream": pd.Series(cols[3], dtype=object),
-            "upstream_type": pd.Series(cols[4], dtype=object),
+            "node_id": csr.node_ids[out],
+            "cause": np.asarray(CAUSES, dtype=object)[cause],
+            "root_cause": root,
+            "upstream": pd.Series(upstream_ids(csr, up_type, up_idx), dtype=object),
+            "upstream_type": pd.Series(
+                np.array([None, "node", "link"], dtype=object)[up_type], dtype=object
+            ),
         }
     )
+
+
+def upstream_ids(csr: CSRGraph, up_type: np.ndarray, up_idx: np.ndarray) -> np.ndarray:
+    """Ids of upstream elements (type 1 node, 2 link; ``None`` for type 0) as an object array.
+
+    >>> G = nx.MultiGraph([("c", "a", "L1")]); c = to_csr(G)
+    >>> upstream_ids(c, np.array([1, 2, 0]), np.array([0, 0, -1])).tolist()
+    ['c', 'L1', None]
+    """
+    ids = np.full(len(up_type), None, dtype=object)
+    for t, names in ((1, csr.node_ids), (2, csr.link_ids)):
+        sel = np.nonzero(up_type == t)[0]
+        ids[sel] = names[up_idx[sel]]
+    return ids

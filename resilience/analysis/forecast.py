@@ -32,21 +32,26 @@ import numpy as np
 import pandas as pd
 
 from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr, widest_out_times
-from resilience.analysis.causes import power_gone
+from resilience.analysis.causes import power_gone_mask
 
-__all__ = ["battery_forecast", "node_out_times", "death_hours", "DEFAULT_HORIZONS"]
+__all__ = ["battery_forecast", "node_out_times", "death_hours", "battery_hours_left", "DEFAULT_HORIZONS"]
 
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 3, 6, 24, 72)
 
 
-def _battery_h(d: dict[str, Any], remaining: bool = True) -> float:
-    rem = d.get("battery_remaining_min") if remaining else None
-    if rem is not None and rem == rem:
-        return max(float(rem), 0.0) / 60.0
-    bh = d.get("battery_hours")
-    if bh is None or bh != bh:
-        return 0.0
-    return max(float(bh), 0.0)
+def battery_hours_left(csr: CSRGraph) -> np.ndarray:
+    """Hours each node can run on battery from now: ``battery_remaining_min`` when reported,
+    else its rated ``battery_hours`` (missing: 0; ``inf`` = permanent generator).
+
+    >>> G = nx.MultiGraph(); G.add_node("a", battery_remaining_min=90, battery_hours=4)
+    >>> G.add_node("b", battery_hours=3); G.add_node("c")
+    >>> battery_hours_left(to_csr(G)).tolist()
+    [1.5, 3.0, 0.0]
+    """
+    num = csr.attrs.numbers
+    rem, rated = num["battery_remaining_min"], num["battery_hours"]
+    left = np.where(np.isnan(rem), np.where(np.isnan(rated), 0.0, rated), rem / 60.0)
+    return np.maximum(left, 0.0)
 
 
 def death_hours(
@@ -54,6 +59,7 @@ def death_hours(
     *,
     feeds_off: Iterable[str] | None = None,
     municipalities_off: Iterable[str] | None = None,
+    csr: CSRGraph | None = None,
 ) -> np.ndarray:
     """Hours from ``as_of`` until each node (graph order) stops carrying traffic.
 
@@ -63,6 +69,8 @@ def death_hours(
     feeds_off, municipalities_off : iterable of str, optional
         Extra power feeds / municipalities whose grid power is cut now (what-if power outages),
         on top of the feeds ``off`` in ``G.graph['power_feeds']``.
+    csr : CSRGraph, optional
+        Reused ``to_csr(G)``.
 
     Returns
     -------
@@ -72,7 +80,7 @@ def death_hours(
 
     Notes
     -----
-    O(n).
+    O(n), vectorised over the view's attribute arrays.
 
     Examples
     --------
@@ -81,23 +89,24 @@ def death_hours(
     >>> death_hours(G, feeds_off=["F1"]).tolist()
     [1.5, 3.0, 0.0]
     """
+    csr = csr if csr is not None else to_csr(G)
+    a = csr.attrs
     feeds = G.graph.get("power_feeds") or {}
     off = {f for f, s in feeds.items() if (s or {}).get("state") == "off"}
     off |= set(feeds_off or ())
     munis = set(municipalities_off or ())
-    out = np.full(len(G), np.inf)
-    for i, d in enumerate(G._node.values()):
-        if d.get("state") == "down" or power_gone(d):
-            out[i] = 0.0
-            continue
-        p = d.get("power")
-        if p == "generator":
-            continue
-        if p == "battery":
-            out[i] = _battery_h(d)
-        elif d.get("power_feed") in off or (munis and d.get("municipality") in munis):
-            # grid just went (or will go) off: a reported remaining time wins over the rating
-            out[i] = _battery_h(d)
+    power = a.codes["power"]
+    cats = a.categories["power"].tolist()
+    on_battery = power == cats.index("battery") if "battery" in cats else np.zeros(csr.n, bool)
+    generator = power == cats.index("generator") if "generator" in cats else np.zeros(csr.n, bool)
+    grid_cut = a.is_in("power_feed", off - {""})
+    if munis:
+        grid_cut |= a.is_in("municipality", munis - {""})
+    # on battery now, or the grid just went (or will go) off: a reported remaining time wins
+    # over the rating; a generator never dies
+    runs_down = on_battery | (grid_cut & ~generator)
+    out = np.where(runs_down, battery_hours_left(csr), np.inf)
+    out[~csr.node_up | power_gone_mask(csr)] = 0.0
     return out
 
 
@@ -138,7 +147,7 @@ def node_out_times(
     [inf, 2.0, 2.0]
     """
     csr = csr if csr is not None else to_csr(G)
-    death = death_hours(G) if death is None else death
+    death = death_hours(G, csr=csr) if death is None else death
     out = widest_out_times(csr, death, roots=resolve_roots(csr, roots))
     return pd.DataFrame(
         {
@@ -194,7 +203,7 @@ def battery_forecast(
     [0, 10]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    death = death_hours(G) if death is None else np.asarray(death, dtype=float)
+    death = death_hours(G, csr=csr) if death is None else np.asarray(death, dtype=float)
     out_t = widest_out_times(csr, death, roots=resolve_roots(csr, roots))
     w = csr.weight
     now = out_t <= 0

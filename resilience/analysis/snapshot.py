@@ -38,8 +38,9 @@ import pandas as pd
 
 from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr, widest_out_times
 from resilience.analysis.blast import _depth_kernel, blast_arrays, srlg_blast_radius
-from resilience.analysis.causes import causes
+from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
+from resilience.topology.model import CAUSES
 
 __all__ = [
     "Snapshot",
@@ -190,27 +191,57 @@ class Snapshot:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _node_frame(G: nx.MultiGraph, csr: CSRGraph) -> pd.DataFrame:
-    nd = list(G._node.values())
+def _categorical(values: np.ndarray) -> pd.Categorical:
+    """Strings as a Categorical with sorted categories (groupby then sorts like the strings)."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    return pd.Categorical.from_codes(codes, np.asarray(uniq, dtype=object))
 
-    def col(k: str) -> list[str]:
-        return [str(d.get(k) or "") for d in nd]
 
-    def num(k: str) -> np.ndarray:
-        return np.array([np.nan if d.get(k) is None else float(d.get(k)) for d in nd], dtype=float)
+def _label(csr: CSRGraph, key: str, idx: np.ndarray | None = None, missing: str = "") -> pd.Categorical:
+    """A node label (of the nodes ``idx``, default all) as a Categorical; ``""`` -> ``missing``."""
+    a = csr.attrs
+    cats, codes = a.categories[key], a.codes[key]
+    if missing and len(cats) and cats[0] == "":
+        names = np.asarray([missing, *cats[1:].tolist()], dtype=object)
+        uniq = np.asarray(sorted(set(names.tolist())), dtype=object)
+        codes = np.searchsorted(uniq, names)[codes]
+        cats = uniq
+    return pd.Categorical.from_codes(codes if idx is None else codes[idx], cats)
 
+
+def _strings(values: pd.Series) -> pd.Series:
+    """A Categorical column as plain strings (taking from the few categories, not re-parsing
+    every value)."""
+    cat = values.array
+    if not isinstance(cat, pd.Categorical):
+        return values.astype(str)
+    names = pd.array(np.asarray(cat.categories, dtype=object), dtype="str")
+    return pd.Series(names.take(cat.codes), index=values.index, name=values.name)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as strings: the frames as the store gives them back."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = _strings(df[c])
+    return df
+
+
+def _node_frame(csr: CSRGraph) -> pd.DataFrame:
+    """Labels (Categorical), state, subscribers and location of every node, in node order."""
+    a = csr.attrs
     return pd.DataFrame(
         {
-            "node_id": csr.nodes,
-            "kind": col("kind"),
-            "operator": col("operator"),
-            "prefecture": col("prefecture"),
-            "municipality": col("municipality"),
-            "state": [str(d.get("state") or "unknown") for d in nd],
+            "kind": _label(csr, "kind"),
+            "operator": _label(csr, "operator"),
+            "prefecture": _label(csr, "prefecture"),
+            "municipality": _label(csr, "municipality"),
+            "state": _label(csr, "state", missing="unknown"),
             "subscribers": np.rint(csr.weight).astype(np.int64),
-            "lat": num("lat"),
-            "lon": num("lon"),
-        }
+            "lat": a.numbers["lat"],
+            "lon": a.numbers["lon"],
+        },
+        copy=False,
     )
 
 
@@ -219,9 +250,11 @@ def _agg(metric: str, df: pd.DataFrame, value: str | None) -> pd.DataFrame:
     if len(df) == 0 and labels:
         return pd.DataFrame(columns=AGGREGATE_COLUMNS)
     if labels:
-        g = df.groupby(labels, sort=True, dropna=False)
+        g = df.groupby(labels, sort=True, dropna=False, observed=True)
         s = g.size() if value is None else g[value].sum()
         out = s.rename("value").reset_index()
+        for c in labels:  # categorical group keys back to plain strings
+            out[c] = _strings(out[c])
     else:
         out = pd.DataFrame({"value": [len(df) if value is None else df[value].sum()]})
     out["metric"] = metric
@@ -282,8 +315,9 @@ def compute_snapshot(
     b = blast_arrays(csr, roots=r)
     d = b.dfs
     served = d.served
-    nodes = _node_frame(G, csr)
+    nodes = _node_frame(csr)
     w = csr.weight
+    a = csr.attrs
 
     # single points of failure
     n_idx = np.nonzero(b.node_spof)[0]
@@ -291,22 +325,21 @@ def compute_snapshot(
     child = np.full(csr.m, -1, np.int64)
     has_p = d.pedge >= 0
     child[d.pedge[has_p]] = np.nonzero(has_p)[0]
-    medium = [str(csr.link_data[i].get("medium") or "") for i in l_idx]  # SPOF links only
-    lc = child[l_idx]
+    at = np.concatenate([n_idx, child[l_idx]])  # the node whose location each row takes
     elements = pd.DataFrame(
         {
-            "element_type": ["node"] * len(n_idx) + ["link"] * len(l_idx),
-            "element_id": [csr.nodes[i] for i in n_idx] + [csr.links[i] for i in l_idx],
+            "element_type": _categorical(np.repeat(np.array(["node", "link"], dtype=object),
+                                                   [len(n_idx), len(l_idx)])),
+            "element_id": np.concatenate([csr.node_ids[n_idx], csr.link_ids[l_idx]]),
             "nodes_lost": np.concatenate([b.node_lost[n_idx], b.link_lost[l_idx]]),
             "subscribers_lost": np.rint(
                 np.concatenate([b.node_wlost[n_idx], b.link_wlost[l_idx]])
             ).astype(np.int64),
-            "kind": nodes["kind"].to_numpy()[n_idx].tolist() + medium,
+            "kind": _categorical(np.concatenate([a.label("kind")[n_idx],
+                                                 csr.link_medium[l_idx]])),
+            **{c: _label(csr, c, at) for c in ("operator", "prefecture", "municipality")},
         }
     )
-    for c in ("operator", "prefecture", "municipality"):
-        v = nodes[c].to_numpy()
-        elements[c] = np.concatenate([v[n_idx], v[lc]]) if len(elements) else []
     elements = elements.sort_values(
         ["subscribers_lost", "nodes_lost"], ascending=False, kind="stable"
     ).reset_index(drop=True)[ELEMENT_COLUMNS]
@@ -314,14 +347,18 @@ def compute_snapshot(
     srlgs = srlg_blast_radius(G, roots=roots, csr=csr)[SRLG_COLUMNS]
 
     # causes
-    cz = causes(G, roots=roots, stale_after=stale_after, csr=csr)
-    out_rows = nodes.set_index("node_id").loc[cz["node_id"]].reset_index()
-    nodes_out = pd.concat(
-        [
-            cz[["node_id", "cause", "root_cause", "upstream"]].reset_index(drop=True),
-            out_rows.drop(columns=["node_id", "state"]),
-        ],
-        axis=1,
+    out_idx, cause, root, up_type, up_idx = cause_arrays(G, csr, r, stale_after, served=served)
+    nodes_out = pd.DataFrame(
+        {
+            "node_id": csr.node_ids[out_idx],
+            "cause": np.asarray(CAUSES, dtype=object)[cause],
+            "root_cause": root,
+            "upstream": pd.Series(upstream_ids(csr, up_type, up_idx), dtype=object),
+            **{c: _label(csr, c, out_idx) for c in ("kind", "operator", "prefecture", "municipality")},
+            "subscribers": nodes["subscribers"].to_numpy()[out_idx],
+            "lat": a.numbers["lat"][out_idx],
+            "lon": a.numbers["lon"][out_idx],
+        }
     )[NODES_OUT_COLUMNS]
 
     # single homing
@@ -331,7 +368,7 @@ def compute_snapshot(
     sh = served & (depth > 0)
 
     # forecast
-    death = death_hours(G)
+    death = death_hours(G, csr=csr)
     out_t = widest_out_times(csr, death, roots=r)
 
     frames = [
@@ -403,8 +440,8 @@ def compute_snapshot(
         served_subscribers=int(sub_int[served].sum()),
         duration_seconds=time.perf_counter() - t0,
         summary=summary,
-        elements=elements,
+        elements=_plain(elements),
         srlgs=srlgs.reset_index(drop=True),
-        nodes_out=nodes_out.reset_index(drop=True),
+        nodes_out=_plain(nodes_out.reset_index(drop=True)),
         aggregates=aggregates,
     )

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph, widest_out_times
-from resilience.analysis.forecast import _battery_h
+from resilience.analysis._csr import CSRGraph, to_csr, widest_out_times
+from resilience.analysis.forecast import battery_hours_left
 from resilience.scenarios.base import Damage, Scenario
 
 __all__ = ["PowerOutage"]
@@ -77,41 +77,33 @@ class PowerOutage(Scenario):
         if not (self.areas or self.feeds or self.municipalities):
             raise ValueError("power outage needs feeds or municipalities")
 
-    def affected(self, G: nx.MultiGraph) -> np.ndarray:
+    def affected(self, G: nx.MultiGraph, csr: CSRGraph | None = None) -> np.ndarray:
         """Nodes (graph order) whose grid power is cut."""
-        nd = list(G._node.values())
-        feed = np.array([str(d.get("power_feed") or "") for d in nd], dtype=object)
-        muni = np.array([str(d.get("municipality") or "") for d in nd], dtype=object)
+        a = (csr if csr is not None else to_csr(G)).attrs
         feeds = set(self.feeds)
         munis = set(self.municipalities)
         missing = []
-        for a in self.areas:
-            in_f = bool((feed == a).any())
-            in_m = bool((muni == a).any())
+        for area in self.areas:
+            in_f = bool(area) and area in a.categories["power_feed"]
+            in_m = bool(area) and area in a.categories["municipality"]
             if in_f:
-                feeds.add(a)
+                feeds.add(area)
             if in_m:
-                munis.add(a)
+                munis.add(area)
             if not (in_f or in_m):
-                missing.append(a)
+                missing.append(area)
         if missing:
             raise ValueError(f"no power feed or municipality named: {', '.join(missing)}")
-        return np.isin(feed, list(feeds)) | np.isin(muni, list(munis))
+        return a.is_in("power_feed", feeds) | a.is_in("municipality", munis)
 
-    def death(self, G: nx.MultiGraph) -> np.ndarray:
+    def death(self, G: nx.MultiGraph, csr: CSRGraph | None = None) -> np.ndarray:
         """Hours until each node dies under the outage (``inf``: not in the area or never)."""
-        hit = self.affected(G)
-        out = np.full(len(G), np.inf)
-        nd = list(G._node.values())
-        for i in np.nonzero(hit)[0]:
-            d = nd[i]
-            if d.get("power") == "generator":
-                continue
-            out[i] = _battery_h(d)
-        return out
+        csr = csr if csr is not None else to_csr(G)
+        hit = self.affected(G, csr) & ~csr.attrs.is_("power", "generator")
+        return np.where(hit, battery_hours_left(csr), np.inf)
 
     def damage(self, G: nx.MultiGraph, csr: CSRGraph) -> Damage:
-        death = self.death(G)
+        death = self.death(G, csr)
         failed = (death <= self.hours) & csr.node_up
         ok_death = np.where(csr.node_up, death, 0.0)
         out_t = widest_out_times(csr, ok_death)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import networkx as nx
 import numpy as np
@@ -11,13 +12,17 @@ from brute_force import brute_blast, served
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import resilience.analysis.blast as blast
 from resilience.analysis import (
     blast_radius,
     single_homed,
     single_points_of_failure,
     srlg_blast_radius,
 )
+from resilience.analysis._csr import to_csr
+from resilience.sample.synthetic import generate_synthetic
 from resilience.sample.zoo import zoo_multigraph
+from resilience.topology.graph import build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO_LOCAL = ROOT / "tests" / "data" / "topologyzoo"
@@ -249,3 +254,138 @@ def test_property_srlg_matches_brute_force(G, data):
     assert row["subscribers_lost"] == sum(G.nodes[x]["subscribers"] for x in lost)
     single = any(as_dict(blast_radius(G))[("link", k)][0] > 0 for k in group)
     assert bool(row["hidden"]) == (len(lost) > 0 and not single)
+
+
+def brute_srlg(G: nx.MultiGraph, roots, weight="subscribers") -> dict:
+    """{group: (links, nodes_lost, weight_lost, hidden)}: remove the group's links, recount."""
+    groups: dict = {}
+    for _, _, k, s in G.edges(keys=True, data="srlg"):
+        for g in s or ():
+            groups.setdefault(g, set()).add(k)
+    H = nx.MultiGraph()  # the elements that carry traffic
+    H.add_nodes_from(n for n, s in G.nodes(data="state") if s != "down")
+    H.add_edges_from(
+        (u, v, k)
+        for u, v, k, s in G.edges(keys=True, data="state")
+        if s != "down" and u in H and v in H
+    )
+    ends = {k: (u, v) for u, v, k in G.edges(keys=True)}
+
+    def lost_without(keys) -> set:
+        gone = [(*ends[k], k) for k in keys if H.has_edge(*ends[k], k)]
+        H.remove_edges_from(gone)
+        out: set = set()
+        for r in roots:
+            if r in H and r not in out:
+                out |= nx.node_connected_component(H, r)
+        H.add_edges_from(gone)
+        return base - out
+
+    def w(n):
+        return 1 if weight is None else (G.nodes[n].get(weight) or 0)
+
+    base = served(G, roots)
+    single = {k: len(lost_without([k])) for k in set().union(*groups.values())}
+    out = {}
+    for g, keys in groups.items():
+        lost = lost_without(keys)
+        hidden = bool(lost) and not any(single[k] for k in keys)
+        out[g] = (len(keys), len(lost), sum(w(x) for x in lost), hidden)
+    return out
+
+
+def check_srlg_against_brute(G: nx.MultiGraph, roots, weight="subscribers") -> None:
+    cores = [n for n, k in G.nodes(data="kind") if k == "core"]
+    df = srlg_blast_radius(G, roots=roots, weight=weight)
+    got = {
+        g: (int(n), int(nl), s, bool(h))
+        for g, n, nl, s, h in df[["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"]]
+        .itertuples(index=False)
+    }
+    want = brute_srlg(G, cores if roots is None else roots, weight)
+    assert len(got) == len(df) and got.keys() == want.keys()
+    for g, (n, nl, s, h) in want.items():
+        assert got[g] == (n, nl, pytest.approx(s, rel=1e-12), h), g
+    key = list(zip(-df["subscribers_lost"], -df["nodes_lost"], df["srlg"], strict=True))
+    assert key == sorted(key)
+
+
+def synthetic_with_groups(seed: int) -> nx.MultiGraph:
+    """A generated operator network with overlapping groups, parallel links and down elements."""
+    net = generate_synthetic(2000, seed=seed)
+    G = build_graph(net.nodes, net.links, net.node_status, net.link_status, net.power_status)
+    rng = np.random.default_rng(seed)
+    edges = list(G.edges(keys=True, data=True))
+    pool = [f"X{i}" for i in range(40)] + ["BIG"]
+    for j in rng.choice(len(edges), 400, replace=False):  # extra, overlapping group memberships
+        d = edges[j][3]
+        extra = tuple(rng.choice(pool, rng.integers(1, 4)))  # a name may repeat on a link
+        d["srlg"] = tuple(d["srlg"]) + extra
+    for j in rng.choice(len(edges), 150, replace=False):  # parallel links, some sharing a group
+        u, v, _, d = edges[j]
+        same = rng.random() < 0.5
+        G.add_edge(u, v, key=f"P{j}", srlg=tuple(d["srlg"]) if same else (str(rng.choice(pool)),),
+                   state="up")  # fmt: skip
+    for j in rng.choice(len(edges), 60, replace=False):
+        u, v, k, _ = edges[j]
+        G.edges[u, v, k]["state"] = "down"
+    nodes = list(G)
+    for j in rng.choice(len(nodes), 40, replace=False):
+        G.nodes[nodes[j]]["state"] = "down"
+    G.add_edge(nodes[5], nodes[5], key="SELF", srlg=("X0", "LOOP"), state="up")
+    return G
+
+
+@pytest.mark.parametrize("count_all", [False, True], ids=["default", "count_all"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_srlg_synthetic_networks_match_brute_force(seed, count_all):
+    G = synthetic_with_groups(seed)
+    # count_all: nested groups by subtree counts even where the search would be cheaper
+    with mock.patch.object(blast, "_QUERY_COST", 0 if count_all else blast._QUERY_COST):
+        check_srlg_against_brute(G, None)
+        cores = [n for n, k in G.nodes(data="kind") if k == "core"]
+        agg = [n for n, k in G.nodes(data="kind") if k == "aggregation"]
+        check_srlg_against_brute(G, cores[:3] + agg[:2], weight=None)
+        for _, d in G.nodes(data=True):  # fractional weights: nested groups are searched
+            d["load"] = (d.get("subscribers") or 0) / 7
+        check_srlg_against_brute(G, None, weight="load")
+
+
+def test_srlg_groups_array_form():
+    G = synthetic_with_groups(4)
+    want: dict = {}  # the straightforward grouping: first appearance, links in order, unique
+    for i, (_, _, s) in enumerate(G.edges(data="srlg")):
+        for g in s or ():
+            if i not in want.setdefault(g, []):
+                want[g].append(i)
+    csr = to_csr(G)
+    names, ptr, links = csr.srlg_groups
+    assert names == list(want)
+    assert ptr.tolist() == np.cumsum([0] + [len(v) for v in want.values()]).tolist()
+    assert links.tolist() == [i for v in want.values() for i in v]
+    assert list(csr.srlg_links) == names
+    assert {g: v.tolist() for g, v in csr.srlg_links.items()} == want
+    assert csr.srlg_groups is csr.srlg_groups  # built once
+
+
+def test_srlg_no_groups():
+    G = known_network()
+    for _, _, d in G.edges(data=True):
+        d["srlg"] = ()
+    df = srlg_blast_radius(G)
+    assert len(df) == 0
+    assert list(df.columns) == ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(networks(), st.data())
+def test_property_overlapping_srlgs_match_brute_force(G, data):
+    for u, v, k in G.edges(keys=True):
+        G.edges[u, v, k]["srlg"] = tuple(
+            data.draw(st.lists(st.sampled_from("ABCD"), max_size=3))  # repeats on purpose
+        )
+    roots = data.draw(st.lists(st.sampled_from(list(G)), min_size=1, max_size=3, unique=True))
+    for cost in (blast._QUERY_COST, 0):  # small graphs: nested groups searched, then counted
+        with mock.patch.object(blast, "_QUERY_COST", cost):
+            check_srlg_against_brute(G, None)
+            check_srlg_against_brute(G, roots, weight=None)
