@@ -1,7 +1,7 @@
 """National scale, end to end: a synthetic network of N sites (default 1,000,000) through ingest,
-analysis, snapshot and exporter, on SQLite and on PostgreSQL; then a status update of 1% of the
-sites re-ingested and re-analysed. Prints each stage's time and the peak resident memory of the
-process during it (sampled every 50 ms).
+analysis, snapshot and exporter, on SQLite and on PostgreSQL; then three status updates of 1% of
+the sites, each ingested and re-analysed by the in-memory model of ``resilience watch``. Prints
+each stage's time and the peak resident memory of the process during it (sampled every 50 ms).
 
     .venv/bin/python benchmarks/scale.py [--sites 1000000] [--pg-url URL] [--skip-sqlite]
 
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import threading
 import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
@@ -55,7 +57,8 @@ class Stages:
             self.rows.append((name, dt, peak[0] / 2**30))
 
 
-def run_cycle(url: str, paths: dict, update: Path, st: Stages) -> None:
+def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[float]:
+    """The whole cycle, then each 1% update through the live model; returns each update's time."""
     from resilience import api
     from resilience.analysis.snapshot import compute_snapshot
     from resilience.exporter.server import make_exporter, start_server
@@ -87,14 +90,19 @@ def run_cycle(url: str, paths: dict, update: Path, st: Stages) -> None:
     from resilience.live import LiveModel
 
     live = LiveModel(url)
-    live.refresh()  # `resilience watch` holds this model between feeds
-    with st.stage("1% status update: ingest"):
-        ingest_file(eng, update)
-    with st.stage("1% status update: re-analysis + snapshot (model kept in memory)"):
-        assert live.refresh() == "updated"
+    with st.stage("  watch start-up: load, build, 1st snapshot"):
         live.analyze()
+    totals = []
+    for i, update in enumerate(updates, 1):
+        with st.stage(f"1% status update #{i}: ingest"):
+            ingest_file(eng, update)
+        with st.stage(f"1% status update #{i}: re-analyse + store"):
+            assert live.refresh() == "updated"
+            live.analyze()
+        totals.append(st.rows[-1][1] + st.rows[-2][1])
     with st.stage("  for comparison: full re-analysis (load, build, analyse, write)"):
         api.analyze(db_url=url)
+    return totals
 
 
 def main() -> None:
@@ -113,7 +121,11 @@ def main() -> None:
     with gen.stage("generate + write feeds (not part of the cycle)"):
         net = generate_synthetic(args.sites, seed=7)
         paths = write_synthetic(net, work)
-        update = write_status_update(net, work, fraction=0.01)
+        updates = [  # three feeds five minutes apart, each changing a different 1% of the sites
+            write_status_update(net, work / f"update{i}", fraction=0.01, seed=i,
+                                at=net.observed_at + timedelta(minutes=5 * i))
+            for i in (1, 2, 3)
+        ]
         del net
     _context()  # Great Expectations' import: once per process (a worker keeps it loaded)
 
@@ -127,23 +139,23 @@ def main() -> None:
         backends.append(("PostgreSQL", args.pg_url.rsplit("/", 1)[0] + "/" + name))
     for label, url in backends:
         st = Stages()
-        run_cycle(url, paths, update, st)
+        totals = run_cycle(url, paths, updates, st)
         table = Table(title=f"{args.sites:,} sites end to end on {label}")
         table.add_column("stage")
         table.add_column("seconds", justify="right")
         table.add_column("peak RSS GiB", justify="right")
         for name, dt, gib in gen.rows + st.rows:
             table.add_row(name, f"{dt:.1f}", f"{gib:.2f}")
-        cycle = [r for r in st.rows if not r[0].startswith(("1%", "  for"))]
-        upd = [r for r in st.rows if r[0].startswith("1%")]
+        cycle = [r for r in st.rows if not r[0].startswith(("1%", "  "))]
         total, peak = sum(r[1] for r in cycle), max(r[2] for r in st.rows if not r[0].startswith("  for"))
+        upd = statistics.median(totals)
         table.add_row("[b]whole cycle (ingest → exporter)", f"[b]{total:.1f}", f"[b]{peak:.2f}")
-        table.add_row("[b]1% update re-analysed", f"[b]{sum(r[1] for r in upd):.1f}", "")
+        table.add_row("[b]1% update re-analysed (median of 3)", f"[b]{upd:.1f}", "")
         console.print(table)
         console.print(
             f"targets: cycle < 120 s: {'met' if total < 120 else 'MISSED'}; peak < 8 GiB: "
-            f"{'met' if peak < 8 else 'MISSED'}; 1% update < 10 s: "
-            f"{'met' if sum(r[1] for r in upd) < 10 else 'MISSED'}"
+            f"{'met' if peak < 8 else 'MISSED'}; 1% update < 10 s: {'met' if upd < 10 else 'MISSED'} "
+            f"(each: {', '.join(f'{t:.1f}' for t in totals)} s)"
         )
 
 

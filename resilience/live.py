@@ -1,16 +1,19 @@
 """A network model kept in memory between analyses, for the seconds-level path.
 
 The Airflow pipeline analyses in short-lived tasks: each loads the whole state and builds the
-model. A long-running process (``resilience watch``) instead keeps the model: when only status
-feeds arrived it reads the current state and updates the graph in place
-(:func:`resilience.topology.graph.update_state`), reusing the compiled index; when the inventory
-changed it rebuilds. The analysis and the snapshot it stores are the same as
-:func:`resilience.api.analyze`'s.
+model. A long-running process (``resilience watch``) instead keeps the model and its compiled
+view (:class:`resilience.analysis.CSRGraph`). When only status feeds arrived it reads just the
+current-state rows changed since its last read (the store's change sequence,
+:func:`resilience.store.repo.load_state_changes`), writes them into the graph
+(:func:`resilience.topology.graph.update_state` with ``changes_only``) and re-reads those
+elements into the view; when the inventory changed it rebuilds. The analysis and the snapshot
+it stores are the same as :func:`resilience.api.analyze`'s (tested).
 
 Example
 -------
 >>> import tempfile
 >>> from resilience import api
+from resilience.analysis._csr import CSRGraph
 >>> url = f"sqlite:///{tempfile.mkdtemp()}/r.db"
 >>> live = LiveModel(url)
 >>> live.refresh()
@@ -22,11 +25,15 @@ Example
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from resilience import api
 from resilience.settings import load_settings
+
+if TYPE_CHECKING:  # numba stays out of the CLI's start-up
+    from resilience.analysis._csr import CSRGraph
 
 __all__ = ["LiveModel"]
 
@@ -43,27 +50,36 @@ class LiveModel:
     def __init__(self, db_url: str | None = None) -> None:
         self.db_url = api.resolve_db_url(db_url)
         self.G: nx.MultiGraph | None = None
-        self._marks: tuple | None = None
+        self.csr: CSRGraph | None = None
+        self._inventory: tuple | None = None
+        self._seq = 0
 
     def refresh(self) -> str:
         """Bring the model up to date: ``'rebuilt'``, ``'updated'`` or ``'unchanged'``."""
-        from resilience.store.repo import STATUS_TABLES, feed_marks, load_state
+        from resilience.analysis import to_csr
+        from resilience.store.repo import feed_marks, load_state_changes, status_seq
         from resilience.topology.graph import update_state
 
         api.ensure_schema(self.db_url)
-        s = load_settings()
-        stale = timedelta(minutes=s.stale_after_minutes)
+        stale = timedelta(minutes=load_settings().stale_after_minutes)
         with api.engine(self.db_url).connect() as conn:
-            marks = feed_marks(conn)
-            if self.G is not None and marks == self._marks:
-                return "unchanged"
-            if self.G is None or self._marks is None or marks[0] != self._marks[0]:
-                self.G, self._marks = api.load_graph(db_url=self.db_url), marks
+            inventory = feed_marks(conn)[0]
+            if self.G is None or inventory != self._inventory:
+                # the sequence first: a change committed while the state loads is either in it
+                # or read again next time (applying a row twice changes nothing)
+                seq = status_seq(conn)
+                conn.rollback()
+                self.G = api.load_graph(db_url=self.db_url)
+                self.csr, self._inventory, self._seq = to_csr(self.G), inventory, seq
                 return "rebuilt"
-            state = load_state(conn, STATUS_TABLES)
-        update_state(self.G, state["node_status"], state["link_status"], state["power_status"],
-                     stale_after=stale)
-        self._marks = marks
+            seq, changes = load_state_changes(conn, self._seq)
+        if not any(len(f) for f in changes.values()):
+            self._seq = seq
+            return "unchanged"
+        update = update_state(self.G, changes["node_status"], changes["link_status"],
+                              changes["power_status"], stale_after=stale, changes_only=True)
+        self.csr.reread(nodes=update.nodes, links=update.links)
+        self._seq = seq
         return "updated"
 
     def analyze(self, *, top_n: int | None = None) -> int:
@@ -74,5 +90,5 @@ class LiveModel:
         self.refresh()
         s = load_settings()
         snap = compute_snapshot(self.G, top_n=top_n or s.top_n, hours=s.forecast_hours,
-                                stale_after=timedelta(minutes=s.stale_after_minutes))
+                                stale_after=timedelta(minutes=s.stale_after_minutes), csr=self.csr)
         return write_snapshot(api.engine(self.db_url), snap, keep=s.snapshots_kept)

@@ -63,9 +63,47 @@ def test_update_state_equals_a_fresh_build():
     ls.loc[ls.sample(frac=0.05, random_state=2).index, "state"] = "down"
     changed = update_state(G, ns, ls, net.power_status)
     H = build_graph(net.nodes, net.links, ns, ls, net.power_status)
-    assert changed > 0
+    assert len(changed.nodes) > 0 and len(changed.links) > 0
     assert dict(G.nodes(data=True)) == dict(H.nodes(data=True))
     assert {k: d for _, _, k, d in G.edges(keys=True, data=True)} == {
         k: d for _, _, k, d in H.edges(keys=True, data=True)}
     assert G.graph["as_of"] == H.graph["as_of"] and G.graph["power_feeds"] == H.graph["power_feeds"]
     assert blast_radius(G).equals(blast_radius(H))
+
+
+def test_update_with_changed_rows_only_equals_a_fresh_build():
+    """Applying just the changed rows (the live model's path) gives the graph a full build gives,
+    including freshness that lapsed because ``as_of`` moved on."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from resilience.sample.synthetic import generate_synthetic
+    from resilience.topology.graph import update_state
+
+    net = generate_synthetic(3000, seed=4)
+    G = build_graph(net.nodes, net.links, net.node_status, net.link_status, net.power_status)
+    ns = net.node_status.copy()
+    flip = ns.sample(frac=0.05, random_state=1).index
+    ns.loc[flip, ["state", "power", "battery_remaining_min"]] = ["down", "none", 0.0]
+    # 40 minutes on: every node not in this update is stale now
+    ns.loc[flip, "observed_at"] = "2024-06-01T09:45:00+09:00"
+    ls = net.link_status.copy()
+    lflip = ls.sample(frac=0.05, random_state=2).index
+    ls.loc[lflip, ["state", "observed_at"]] = ["down", "2024-06-01T09:45:00+09:00"]
+    ps = net.power_status.copy()
+    pflip = ps.sample(frac=0.1, random_state=3).index
+    ps.loc[pflip, ["state", "observed_at"]] = ["off", "2024-06-01T09:45:00+09:00"]
+    change = update_state(G, ns.loc[flip], ls.loc[lflip], ps.loc[pflip],
+                          stale_after=timedelta(minutes=30), changes_only=True)
+    H = build_graph(net.nodes, net.links, ns, ls, ps, stale_after=timedelta(minutes=30))
+    assert dict(G.nodes(data=True)) == dict(H.nodes(data=True))
+    assert {k: d for _, _, k, d in G.edges(keys=True, data=True)} == {
+        k: d for _, _, k, d in H.edges(keys=True, data=True)}
+    assert G.graph["as_of"] == H.graph["as_of"] and G.graph["power_feeds"] == H.graph["power_feeds"]
+    stale = [i for i, (_, d) in enumerate(H.nodes(data=True)) if d["observed_at"] is not None]
+    assert len(change.nodes) == len(stale) > len(flip)  # every node with a status changed
+    assert sorted(change.links.tolist()) == sorted(
+        {k: i for i, k in enumerate(adjacency_structure(G)["links"])}[lid]
+        for lid in ls.loc[lflip, "link_id"] if net.link_status.set_index("link_id").loc[lid, "state"] != "down")
+    assert pd.Series(dict(G.nodes(data="fresh"))).sum() == len(flip)  # only the updated ones
