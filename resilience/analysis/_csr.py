@@ -268,7 +268,10 @@ class CSRGraph:
         ([True, False], ['', 'down'])
         """
         idx = np.asarray(list(nodes), dtype=np.int64)
-        if len(idx):
+        if len(idx) > self.n // 5:  # most nodes changed (statuses went stale): read them all
+            self.node_up[:] = [d.get("state") != "down" for d in self.node_data]
+            self._attrs = None
+        elif len(idx):
             data = [self.node_data[i] for i in idx]
             self.node_up[idx] = [d.get("state") != "down" for d in data]
             if self._attrs is not None:

@@ -79,7 +79,7 @@ def _json_default(o: Any) -> Any:
 
 
 def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) -> int:
-    """Insert a snapshot and its rows in one transaction; keep the newest ``keep`` snapshots.
+    """Insert a snapshot and its rows in one transaction; then keep the newest ``keep`` snapshots.
 
     Parameters
     ----------
@@ -117,9 +117,12 @@ def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) 
             (snapshot_aggregates, _child_frame(snap.aggregates, AGGREGATE_COLUMNS, sid)),
         ):
             bulk_insert(conn, table.name, frame)
-        _prune(conn, keep)
     snap.id = sid
     snap.status = "complete"
+    # Housekeeping after the commit, in its own transaction: readers get the new snapshot without
+    # waiting for old rows to be deleted, and a failed prune loses nothing (the next write retries).
+    with engine.begin() as conn:
+        _prune(conn, keep)
     return sid
 
 
