@@ -92,3 +92,42 @@ def test_live_model_tracks_rounds_of_changes_like_a_full_analysis(db_url, tmp_pa
         assert pd.Timestamp(got.as_of) == pd.Timestamp(at)
     assert want.summary["nodes_out_by_cause"].get("unknown", 0) > 0  # staleness was exercised
     assert live.refresh() == "unchanged"
+
+
+def test_watch_process_stores_a_snapshot_after_each_status_feed(db_url, contract_files, tmp_path):
+    """`resilience watch` (the docker-compose ``watch`` service) as a real process: it builds the
+    model, then stores a new snapshot from the changed rows after a status feed lands."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from resilience.store.snapshots import latest_snapshot
+
+    api.ingest(contract_files, db_url=db_url)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "resilience.cli", "--db", db_url, "watch",
+                             "--interval", "0.2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+    def next_line() -> str:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("snapshot "):
+                return line
+            assert line or proc.poll() is None, "watch exited"
+        raise AssertionError("no snapshot line from watch")
+
+    try:
+        assert "rebuilt model" in next_line()
+        s1 = tmp_path / "s1.csv"
+        s1.write_text(STATUS + "2024-01-01T16:10:00+09:00,A1,down,none,0\n")
+        api.ingest([s1], db_url=db_url)
+        assert "updated model" in next_line()
+        snap = latest_snapshot(api.engine(db_url))
+        assert snap.summary["nodes_out_by_cause"].get("power") == 1
+        assert "A1" in set(snap.nodes_out["node_id"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
