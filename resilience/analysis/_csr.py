@@ -103,60 +103,90 @@ def _times_us(values: list) -> np.ndarray:
     return t.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").view(np.int64).copy()
 
 
-@dataclass
+class _Columns(dict):
+    """A dict that reads a missing column on first access."""
+
+    def __init__(self, load: Any) -> None:
+        super().__init__()
+        self._load = load
+
+    def __missing__(self, key: str) -> np.ndarray:
+        self[key] = value = self._load(key)
+        return value
+
+
 class NodeAttributes:
     """The node attributes the analyses read, as arrays in node order (see :attr:`CSRGraph.attrs`).
 
     Labels (:data:`NODE_LABELS`) are codes into sorted categories; numbers (:data:`NODE_NUMBERS`)
     are floats; ``observed_us`` is the status time in microseconds since the epoch and ``fresh``
-    the ``fresh`` flag. Read once per view; :meth:`CSRGraph.reread` keeps them current.
+    the ``fresh`` flag. Each is read from the node dicts on first use (one pass per attribute),
+    so an analysis pays only for what it reads; :meth:`update` keeps the read ones current.
+
+    Parameters
+    ----------
+    node_data : list of dict
+        The graph's node dicts, in node order.
 
     Example
     -------
-    >>> a = NodeAttributes.read([{"operator": "KDDI", "lat": 37.4}, {"operator": "docomo"}])
+    >>> a = NodeAttributes([{"operator": "KDDI", "lat": 37.4}, {"operator": "docomo"}])
     >>> a.label("operator").tolist(), a.numbers["lat"].tolist(), a.is_("operator", "KDDI").tolist()
     (['KDDI', 'docomo'], [37.4, nan], [True, False])
     """
 
-    codes: dict[str, np.ndarray]
-    categories: dict[str, np.ndarray]
-    numbers: dict[str, np.ndarray]
-    observed_us: np.ndarray
-    fresh: np.ndarray
+    def __init__(self, node_data: list[dict[str, Any]]) -> None:
+        self._data = node_data
+        self.categories: dict[str, np.ndarray] = _Columns(self._load_categories)
+        self.codes: dict[str, np.ndarray] = _Columns(self._load_codes)
+        self.numbers: dict[str, np.ndarray] = _Columns(lambda k: _numbers(self._raw(k)))
+        self._observed: np.ndarray | None = None
+        self._fresh: np.ndarray | None = None
 
-    @classmethod
-    def read(cls, node_data: list[dict[str, Any]]) -> NodeAttributes:
-        """Read every attribute of every node (one pass per attribute)."""
+    def _raw(self, key: str) -> list:
+        return list(map(methodcaller("get", key), self._data))
 
-        def raw(key: str) -> list:
-            return list(map(methodcaller("get", key), node_data))
+    def _load_codes(self, key: str) -> np.ndarray:
+        codes, cats = _label_codes(self._raw(key))
+        dict.__setitem__(self.categories, key, cats)
+        return codes
 
-        codes, cats = {}, {}
-        for k in NODE_LABELS:
-            codes[k], cats[k] = _label_codes(raw(k))
-        return cls(
-            codes=codes,
-            categories=cats,
-            numbers={k: _numbers(raw(k)) for k in NODE_NUMBERS},
-            observed_us=_times_us(raw("observed_at")),
-            fresh=np.fromiter(map(bool, raw("fresh")), bool, len(node_data)),
-        )
+    def _load_categories(self, key: str) -> np.ndarray:
+        self.codes[key]  # reads both
+        return dict.__getitem__(self.categories, key)
+
+    @property
+    def observed_us(self) -> np.ndarray:
+        """Status times (int64 microseconds since the epoch; ``_NO_TIME`` when none)."""
+        if self._observed is None:
+            self._observed = _times_us(self._raw("observed_at"))
+        return self._observed
+
+    @property
+    def fresh(self) -> np.ndarray:
+        """The ``fresh`` flags."""
+        if self._fresh is None:
+            self._fresh = np.fromiter(map(bool, self._raw("fresh")), bool, len(self._data))
+        return self._fresh
 
     def update(self, idx: np.ndarray, data: list[dict[str, Any]]) -> None:
-        """Set the attributes of nodes ``idx`` from their dicts ``data``."""
-        for k in NODE_LABELS:
+        """Set the attributes already read of nodes ``idx`` from their dicts ``data``."""
+        for k in list(self.codes):
             vals = ["" if (v := d.get(k)) is None else str(v) for d in data]
             cats = self.categories[k]
             new = sorted(set(vals).difference(cats.tolist()))
             if new:  # a value never seen: widen the categories, keep them sorted
                 merged = np.asarray(sorted([*cats.tolist(), *new]), dtype=object)
                 self.codes[k] = np.searchsorted(merged, cats)[self.codes[k]]
-                self.categories[k] = cats = merged
+                dict.__setitem__(self.categories, k, merged)
+                cats = merged
             self.codes[k][idx] = np.searchsorted(cats, np.asarray(vals, dtype=object))
-        for k in NODE_NUMBERS:
+        for k in list(self.numbers):
             self.numbers[k][idx] = _numbers([d.get(k) for d in data])
-        self.observed_us[idx] = _times_us([d.get("observed_at") for d in data])
-        self.fresh[idx] = [bool(d.get("fresh")) for d in data]
+        if self._observed is not None:
+            self._observed[idx] = _times_us([d.get("observed_at") for d in data])
+        if self._fresh is not None:
+            self._fresh[idx] = [bool(d.get("fresh")) for d in data]
 
     def label(self, key: str) -> np.ndarray:
         """The values of a label as an object array (``""`` = missing)."""
@@ -251,7 +281,7 @@ class CSRGraph:
     def attrs(self) -> NodeAttributes:
         """The node attributes the analyses read, as arrays (read from the graph on first use)."""
         if self._attrs is None:
-            self._attrs = NodeAttributes.read(self.node_data)
+            self._attrs = NodeAttributes(self.node_data)
         return self._attrs
 
     def reread(self, nodes: Iterable[int] = (), links: Iterable[int] = ()) -> None:
