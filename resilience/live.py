@@ -13,7 +13,6 @@ Example
 -------
 >>> import tempfile
 >>> from resilience import api
-from resilience.analysis._csr import CSRGraph
 >>> url = f"sqlite:///{tempfile.mkdtemp()}/r.db"
 >>> live = LiveModel(url)
 >>> live.refresh()

@@ -38,28 +38,14 @@ import pandas as pd
 from resilience.analysis._csr import CSRGraph, resolve_roots, served_mask, to_csr, upstream_bfs
 from resilience.topology.model import CAUSES
 
-__all__ = ["causes", "power_gone", "power_gone_mask", "fresh_mask", "cause_arrays", "upstream_ids", "CAUSE_COLUMNS"]
+__all__ = ["causes", "power_gone_mask", "fresh_mask", "cause_arrays", "upstream_ids", "CAUSE_COLUMNS"]
 
 CAUSE_COLUMNS = ["node_id", "cause", "root_cause", "upstream", "upstream_type"]
 
 
-def power_gone(data: dict[str, Any]) -> bool:
-    """The node's own power is gone: no power, or on battery with none left.
-
-    >>> power_gone({"power": "battery", "battery_remaining_min": 0}), power_gone({"power": "grid"})
-    (True, False)
-    """
-    p = data.get("power")
-    if p == "none":
-        return True
-    if p == "battery":
-        rem = data.get("battery_remaining_min")
-        return rem is not None and rem == rem and rem <= 0
-    return False
-
-
 def power_gone_mask(csr: CSRGraph) -> np.ndarray:
-    """:func:`power_gone` of every node (node order), from the view's arrays.
+    """Nodes whose own power is gone (node order): ``power == 'none'``, or on ``battery`` with
+    ``battery_remaining_min <= 0``.
 
     >>> G = nx.MultiGraph(); G.add_node("a", power="none"); G.add_node("b", power="grid")
     >>> power_gone_mask(to_csr(G)).tolist()
@@ -95,7 +81,14 @@ def cause_arrays(
     """The arrays behind :func:`causes`: out node indices (node order), their cause codes (into
     :data:`resilience.topology.model.CAUSES`), root-cause flags, upstream type (0 none, 1 node,
     2 link) and upstream index. ``served`` (nodes reached from ``roots``) is computed when not
-    given."""
+    given.
+
+    >>> G = nx.MultiGraph([("C", "A", "L1"), ("A", "B", "L2")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(state="down", power="none", fresh=True); G.nodes["B"]["fresh"] = True
+    >>> c = to_csr(G)
+    >>> [x.tolist() for x in cause_arrays(G, c, c.roots, None)]
+    [[1, 2], [0, 1], [True, False], [0, 1], [-1, 1]]
+    """
     served = served_mask(csr, roots=roots) if served is None else served
     down = ~csr.node_up
     out = np.nonzero(down | ~served)[0]

@@ -1,4 +1,5 @@
-"""Run the doctest examples of the analysis, scenario and snapshot-store modules."""
+"""Run the doctest examples of the analysis, scenario, topology, live-model and snapshot-store
+modules."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ MODULES = [
     "resilience.scenarios.earthquake",
     "resilience.scenarios.loader",
     "resilience.store.snapshots",
+    "resilience.topology.graph",
+    "resilience.topology.index",
+    "resilience.topology.model",
+    "resilience.live",
 ]
 
 
