@@ -13,6 +13,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from resilience.analysis._csr import CSRGraph, NodeAttributes
+
 __all__ = ["EARTH_RADIUS_KM", "haversine_km", "node_coords", "points_in_geojson"]
 
 EARTH_RADIUS_KM = 6371.0088
@@ -31,21 +33,16 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def node_coords(G: nx.MultiGraph) -> tuple[np.ndarray, np.ndarray]:
-    """``(lat, lon)`` arrays in graph order, NaN where a node has no coordinates.
+def node_coords(G: nx.MultiGraph, csr: CSRGraph | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(lat, lon)`` arrays in graph order, NaN where a node has no coordinates (read once per
+    view when ``csr``, a ``to_csr(G)``, is given).
 
     >>> G = nx.MultiGraph(); G.add_node("a", lat=1.0, lon=2.0); G.add_node("b")
     >>> [x.tolist() for x in node_coords(G)]
     [[1.0, nan], [2.0, nan]]
     """
-
-    def f(x: Any) -> float:
-        return float(x) if x is not None else np.nan
-
-    nd = G._node.values()
-    lat = np.fromiter((f(d.get("lat")) for d in nd), float, len(G))
-    lon = np.fromiter((f(d.get("lon")) for d in nd), float, len(G))
-    return lat, lon
+    a = csr.attrs if csr is not None else NodeAttributes(list(G._node.values()))
+    return a.numbers["lat"], a.numbers["lon"]
 
 
 def _polygons(geo: dict[str, Any]) -> list[list[list[list[float]]]]:

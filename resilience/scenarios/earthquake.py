@@ -182,9 +182,9 @@ class Earthquake(Scenario):
         ):
             raise ValueError("an intensity fragility needs 'intensity' or 'intensity_by_distance'")
 
-    def probability(self, G: nx.MultiGraph) -> np.ndarray:
-        """Damage probability of each node (graph order)."""
-        lat, lon = node_coords(G)
+    def probability(self, G: nx.MultiGraph, csr: CSRGraph | None = None) -> np.ndarray:
+        """Damage probability of each node (graph order); ``csr``: a reused ``to_csr(G)``."""
+        lat, lon = node_coords(G, csr)
         dist = np.sqrt(haversine_km(self.lat, self.lon, lat, lon) ** 2 + self.depth_km**2)
         if self.fragility.measure == "distance_km":
             return self.fragility(dist)
@@ -201,12 +201,12 @@ class Earthquake(Scenario):
 
     def damage(self, G: nx.MultiGraph, csr: CSRGraph) -> Damage:
         """The likely damage: nodes with damage probability >= 0.5."""
-        return Damage(self.probability(G) >= 0.5, np.zeros(csr.m, bool))
+        return Damage(self.probability(G, csr) >= 0.5, np.zeros(csr.m, bool))
 
     def evaluate(
         self, G: nx.MultiGraph, csr: CSRGraph, roots: np.ndarray, base: BlastArrays
     ) -> tuple[Damage, BlastArrays]:
-        p = self.probability(G)
+        p = self.probability(G, csr)
         likely = Damage(p >= 0.5, np.zeros(csr.m, bool))
         after = blast_arrays(
             csr, roots=roots, node_ok=csr.node_up & ~likely.nodes, link_ok=csr.link_up

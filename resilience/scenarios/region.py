@@ -65,7 +65,7 @@ class RegionFailure(Scenario):
             raise ValueError("radius_km must be >= 0")
 
     def damage(self, G: nx.MultiGraph, csr: CSRGraph) -> Damage:
-        lat, lon = node_coords(G)
+        lat, lon = node_coords(G, csr)
         if self.polygon is not None:
             hit = points_in_geojson(lon, lat, self.polygon)
         else:
