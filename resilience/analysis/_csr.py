@@ -28,10 +28,9 @@ Example
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from itertools import chain, compress
 from operator import itemgetter, methodcaller
 from typing import Any
@@ -127,6 +126,9 @@ class NodeAttributes:
     ----------
     node_data : list of dict
         The graph's node dicts, in node order.
+    read : callable, optional
+        ``read(key)`` -> object array of one attribute in node order
+        (:func:`resilience.topology.index.attribute_reader`, faster on large graphs).
 
     Example
     -------
@@ -135,8 +137,9 @@ class NodeAttributes:
     (['KDDI', 'docomo'], [37.4, nan], [True, False])
     """
 
-    def __init__(self, node_data: list[dict[str, Any]]) -> None:
+    def __init__(self, node_data: list[dict[str, Any]], read: Any = None) -> None:
         self._data = node_data
+        self._read = read
         self.categories: dict[str, np.ndarray] = _Columns(self._load_categories)
         self.codes: dict[str, np.ndarray] = _Columns(self._load_codes)
         self.numbers: dict[str, np.ndarray] = _Columns(lambda k: _numbers(self._raw(k)))
@@ -144,6 +147,8 @@ class NodeAttributes:
         self._fresh: np.ndarray | None = None
 
     def _raw(self, key: str) -> list:
+        if self._read is not None:  # the graph's reader: dicts visited in memory order
+            return self._read(key).tolist()
         return list(map(methodcaller("get", key), self._data))
 
     def _load_codes(self, key: str) -> np.ndarray:
@@ -262,6 +267,8 @@ class CSRGraph:
     weight_is_int: bool = True
     link_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
     node_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    read_node: Any = field(default=None, repr=False)
+    read_link: Any = field(default=None, repr=False)
     _attrs: NodeAttributes | None = field(default=None, repr=False)
     _link_index: dict[Any, int] | None = field(default=None, repr=False)
     _srlg_links: dict[str, np.ndarray] | None = field(default=None, repr=False)
@@ -281,7 +288,7 @@ class CSRGraph:
     def attrs(self) -> NodeAttributes:
         """The node attributes the analyses read, as arrays (read from the graph on first use)."""
         if self._attrs is None:
-            self._attrs = NodeAttributes(self.node_data)
+            self._attrs = NodeAttributes(self.node_data, read=self.read_node)
         return self._attrs
 
     def reread(self, nodes: Iterable[int] = (), links: Iterable[int] = ()) -> None:
@@ -318,8 +325,10 @@ class CSRGraph:
     @cached_property
     def link_medium(self) -> np.ndarray:
         """Each link's medium (``""`` when missing) as an object array (inventory: read once)."""
+        raw = (self.read_link("medium").tolist() if self.read_link is not None
+               else list(map(methodcaller("get", "medium"), self.link_data)))
         out = np.empty(self.m, dtype=object)
-        out[:] = [str(m or "") for m in map(methodcaller("get", "medium"), self.link_data)]
+        out[:] = [str(m or "") for m in raw]
         return out
 
     @cached_property
@@ -424,24 +433,23 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
         G = H
     structure = adjacency_structure(G)
     nodes, node_index, link_data = structure["nodes"], structure["node_index"], structure["link_data"]
-    n, m = len(nodes), len(structure["links"])
+    n = len(nodes)
     ndata = list(G._node.values())  # same order as list(G)
-    ne_down = partial(operator.ne, "down")
-    node_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), ndata)), bool, n)
-    is_core = np.fromiter(
-        map(partial(operator.eq, "core"), map(methodcaller("get", "kind"), ndata)), bool, n
-    )
+    # G's own dicts, read in memory order on every call: states are never taken from a cache
+    read_node, read_link = structure["read_node"], structure["read_link"]
+    node_up = np.asarray(read_node("state") != "down", dtype=bool)
+    is_core = np.asarray(read_node("kind") == "core", dtype=bool)
     if weight is None:
         w = np.ones(n, dtype=np.float64)
     else:
+        raw = read_node(weight, 0)
         try:
-            w = np.fromiter(map(methodcaller("get", weight, 0), ndata), np.float64, n)
+            w = raw.astype(np.float64)
         except (TypeError, ValueError):
-            w = np.fromiter((float(d.get(weight) or 0) for d in ndata), np.float64, n)
+            w = np.fromiter((float(x or 0) for x in raw), np.float64, n)
         w = np.nan_to_num(w, nan=0.0)
     w_int = bool(np.all(w == np.rint(w))) if n else True
-    # link_data holds G's own edge dicts: states are read live, never from the cache
-    link_up = np.fromiter(map(ne_down, map(methodcaller("get", "state"), link_data)), bool, m)
+    link_up = np.asarray(read_link("state") != "down", dtype=bool)
     return CSRGraph(
         nodes=nodes,
         links=structure["links"],
@@ -458,6 +466,8 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
         weight_is_int=w_int,
         link_data=link_data,
         node_data=ndata,
+        read_node=read_node,
+        read_link=read_link,
     )
 
 
