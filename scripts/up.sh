@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make up`: the scheduler-driven pipeline on this machine, without Docker.
 #   Airflow scheduler + dag-processor + api-server (AIRFLOW_HOME=var/airflow, SQLite, LocalExecutor,
-#   dags/ and plugins/ of this repository), the Prometheus exporter (`resilience serve`) and a
-#   Pushgateway on loopback. Logs in var/log/, pids in var/run/. Stop with `make down`.
+#   dags/ and plugins/ of this repository), the Prometheus exporter (`resilience serve`),
+#   `resilience watch` and a Pushgateway on loopback. Logs in var/log/, pids in var/run/.
+#   Stop with `make down`.
 # Ports: AIRFLOW_PORT (8080), RESILIENCE_EXPORTER_PORT (9108), PUSHGATEWAY_PORT (9091).
 # Then drop feed files into var/inbox/ (RESILIENCE_INBOX): a new snapshot follows within a minute.
 set -euo pipefail
@@ -56,6 +57,8 @@ if resilience serve --help >/dev/null 2>&1; then
 else
   echo "  exporter: \`resilience serve\` not available yet; skipped"
 fi
+# the seconds-level path beside the pipeline: the model kept in memory (docs/scaling.md)
+start watch resilience watch --interval 2
 start dag-processor airflow dag-processor
 start scheduler airflow scheduler
 start api-server airflow api-server --host 127.0.0.1 --port "$airflow_port" --workers 1
