@@ -18,24 +18,9 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+from _pg import drop_database, fresh_database  # benchmarks/_pg.py
 from rich.console import Console
 from rich.table import Table
-
-
-def _fresh_pg(url: str) -> str:
-    import psycopg
-
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_pg(url: str, db: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{db.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -75,7 +60,7 @@ def main() -> None:
             if name == "sqlite":
                 url = f"sqlite:///{work}/bench-{uuid.uuid4().hex[:6]}.db"
             else:
-                url = _fresh_pg(admin)
+                url = fresh_database(admin)
             engine = make_engine(url)
             migrate(engine)
             t0 = time.perf_counter()
@@ -87,7 +72,7 @@ def main() -> None:
             assert r.accepted + r.quarantined == r.rows == rows, r
             engine.dispose()
             if name == "postgresql":
-                _drop_pg(admin, url)
+                drop_database(admin, url)
             else:
                 Path(url.split("sqlite:///")[1]).unlink()
         med = statistics.median(times)

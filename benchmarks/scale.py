@@ -19,12 +19,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
+from _pg import drop_database, fresh_database  # benchmarks/_pg.py
 from rich.console import Console
 from rich.table import Table
 
@@ -108,19 +108,6 @@ def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[fl
     return totals
 
 
-def _drop_pg_database(admin_url: str, url: str) -> None:
-    """Drop the benchmark's own PostgreSQL database (a 1M-site store takes ~1.5 GB)."""
-    if not url.startswith("postgresql"):
-        return
-    import psycopg
-
-    from resilience.store.engine import engine_for
-
-    engine_for.cache_clear()  # closes nothing by itself: the pool's connections go with FORCE
-    with psycopg.connect(admin_url.replace("+psycopg", ""), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=1_000_000)
@@ -151,18 +138,14 @@ def main() -> None:
 
     backends = [] if args.skip_sqlite else [("SQLite", f"sqlite:///{work}/scale.db")]
     if args.pg_url:
-        import psycopg
-
-        name = f"scale_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg_url.replace("+psycopg", ""), autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        backends.append(("PostgreSQL", args.pg_url.rsplit("/", 1)[0] + "/" + name))
+        backends.append(("PostgreSQL", fresh_database(args.pg_url, "scale")))
     for label, url in backends:
         st = Stages()
         try:
             totals = run_cycle(url, paths, updates, st)
         finally:
-            _drop_pg_database(args.pg_url, url)
+            if url.startswith("postgresql"):
+                drop_database(args.pg_url, url)
         table = Table(title=f"{args.sites:,} sites end to end on {label}")
         table.add_column("stage")
         table.add_column("seconds", justify="right")

@@ -197,10 +197,6 @@ class NodeAttributes:
         """The values of a label as an object array (``""`` = missing)."""
         return self.categories[key][self.codes[key]]
 
-    def categorical(self, key: str) -> pd.Categorical:
-        """The values of a label as a pandas Categorical (cheap: no re-hashing)."""
-        return pd.Categorical.from_codes(self.codes[key], self.categories[key])
-
     def is_(self, key: str, value: str) -> np.ndarray:
         """Mask of the nodes whose label ``key`` equals ``value``."""
         hit = np.nonzero(self.categories[key] == value)[0]
@@ -325,10 +321,8 @@ class CSRGraph:
     @cached_property
     def link_medium(self) -> np.ndarray:
         """Each link's medium (``""`` when missing) as an object array (inventory: read once)."""
-        raw = (self.read_link("medium").tolist() if self.read_link is not None
-               else list(map(methodcaller("get", "medium"), self.link_data)))
         out = np.empty(self.m, dtype=object)
-        out[:] = [str(m or "") for m in raw]
+        out[:] = [str(m or "") for m in self.read_link("medium").tolist()]
         return out
 
     @cached_property

@@ -642,6 +642,7 @@ def srlg_blast_radius(
     weight: str | None = "subscribers",
     *,
     csr: CSRGraph | None = None,
+    dfs: DFSResult | None = None,
 ) -> pd.DataFrame:
     """Blast radius of every shared-risk group (all its links fail together).
 
@@ -649,6 +650,8 @@ def srlg_blast_radius(
     ----------
     G, roots, weight, csr
         As in :func:`blast_radius`.
+    dfs : DFSResult, optional
+        ``dfs_lowpoint(csr, roots=...)`` over the current states, when the caller has it.
 
     Returns
     -------
@@ -679,7 +682,7 @@ def srlg_blast_radius(
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
     r = resolve_roots(csr, roots)
-    d = dfs_lowpoint(csr, roots=r)
+    d = dfs if dfs is not None else dfs_lowpoint(csr, roots=r)
     child = np.nonzero(d.pedge >= 0)[0]
     tree_child = np.full(csr.m, -1, np.int64)  # the node below each DFS tree link, else -1
     tree_child[d.pedge[child]] = child

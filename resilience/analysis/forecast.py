@@ -95,10 +95,7 @@ def death_hours(
     off = {f for f, s in feeds.items() if (s or {}).get("state") == "off"}
     off |= set(feeds_off or ())
     munis = set(municipalities_off or ())
-    power = a.codes["power"]
-    cats = a.categories["power"].tolist()
-    on_battery = power == cats.index("battery") if "battery" in cats else np.zeros(csr.n, bool)
-    generator = power == cats.index("generator") if "generator" in cats else np.zeros(csr.n, bool)
+    on_battery, generator = a.is_("power", "battery"), a.is_("power", "generator")
     grid_cut = a.is_in("power_feed", off - {""})
     if munis:
         grid_cut |= a.is_in("municipality", munis - {""})

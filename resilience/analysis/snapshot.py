@@ -344,7 +344,7 @@ def compute_snapshot(
         ["subscribers_lost", "nodes_lost"], ascending=False, kind="stable"
     ).reset_index(drop=True)[ELEMENT_COLUMNS]
 
-    srlgs = srlg_blast_radius(G, roots=roots, csr=csr)[SRLG_COLUMNS]
+    srlgs = srlg_blast_radius(G, roots=roots, csr=csr, dfs=d)[SRLG_COLUMNS]
 
     # causes
     out_idx, cause, root, up_type, up_idx = cause_arrays(G, csr, r, stale_after, served=served)

@@ -376,10 +376,10 @@ def _refresh_fresh(ndata: list[dict], as_of: datetime, stale_after: timedelta, *
         look = look[~np.isin(look, np.fromiter(skip, np.int64, len(skip)))]
     obs = [ndata[i].get("observed_at") for i in look.tolist()]
     fresh = ~np.fromiter((o is None or o < cutoff for o in obs), dtype=bool, count=len(obs))
-    flipped = look[fresh != flags[look]]
-    for i in flipped.tolist():
-        ndata[i]["fresh"] = bool(fresh[np.searchsorted(look, i)])
-    return set(flipped.tolist())
+    flip = np.flatnonzero(fresh != flags[look])
+    for j in flip.tolist():
+        ndata[look[j]]["fresh"] = bool(fresh[j])
+    return set(look[flip].tolist())
 
 
 def _differs(a: Any, b: Any) -> bool:
