@@ -65,6 +65,23 @@ class _Board:
         return p
 
 
+_SERIES_LABELS = ("Time", "__name__", "job", "instance")  # not shown in table panels
+
+
+def _table(rename: dict[str, str], sort_by: str | None = None, *, merge: bool = True,
+           exclude: tuple[str, ...] = _SERIES_LABELS, order: tuple[str, ...] = ()) -> list[dict]:
+    """Table-panel transformations: merge the queries' rows, hide ``exclude``, rename the value
+    columns, put ``order`` first and sort by ``sort_by`` (descending)."""
+    organize: dict = {"excludeByName": dict.fromkeys(exclude, True), "renameByName": rename}
+    if order:
+        organize["indexByName"] = {name: i for i, name in enumerate(order)}
+    steps = [{"id": "merge", "options": {}}] if merge else []
+    steps.append({"id": "organize", "options": organize})
+    if sort_by:
+        steps.append({"id": "sortBy", "options": {"sort": [{"field": sort_by, "desc": True}]}})
+    return steps
+
+
 def _stat(b: _Board, title: str, expr: str, unit: str = "short", description: str = "",
           thresholds: list[tuple[float | None, str]] | None = None, w: int = 4) -> dict:
     steps = [{"color": c, "value": v} for v, c in (thresholds or [(None, "green")])]
@@ -152,25 +169,15 @@ def _spof() -> dict:
           [_target("resilience_element_subscribers_lost", "A", instant=True, table=True),
            _target("resilience_element_nodes_lost", "B", instant=True, table=True)],
           w=24, h=12, description="The top N elements (nodes and links) by subscribers lost if they alone fail.",
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {
-                  "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                  "renameByName": {"Value #A": "subscribers lost", "Value #B": "nodes lost"},
-                  "indexByName": {"element": 0, "element_type": 1, "kind": 2, "operator": 3,
-                                  "prefecture": 4, "municipality": 5, "Value #A": 6, "Value #B": 7}}},
-              {"id": "sortBy", "options": {"sort": [{"field": "subscribers lost", "desc": True}]}},
-          ])
+          transformations=_table({"Value #A": "subscribers lost", "Value #B": "nodes lost"},
+                                 "subscribers lost",
+                                 order=("element", "element_type", "kind", "operator", "prefecture",
+                                        "municipality", "Value #A", "Value #B")))
     b.add("table", "Shared-risk groups by blast radius",
           [_target("resilience_srlg_subscribers_lost", "A", instant=True, table=True),
            _target("resilience_srlg_nodes_lost", "B", instant=True, table=True)], w=12, h=10,
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {
-                  "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                  "renameByName": {"Value #A": "subscribers lost", "Value #B": "nodes lost"}}},
-              {"id": "sortBy", "options": {"sort": [{"field": "subscribers lost", "desc": True}]}},
-          ])
+          transformations=_table({"Value #A": "subscribers lost", "Value #B": "nodes lost"},
+                                 "subscribers lost"))
     b.add("bargauge", "Single-homed subscribers by municipality (top 20)",
           [_target(f"topk(20, sum by (prefecture, municipality) (resilience_single_homed_subscribers{{{OP}}}))",
                    legend="{{prefecture}} {{municipality}}", instant=True)], w=12, h=10,
@@ -227,14 +234,9 @@ def _municipality() -> dict:
                    "B", instant=True, table=True)],
           w=24, h=14, description="Like the ministry's damage reports: stopped sites per municipality, "
                                   "operator and cause (power, backhaul, both, equipment, unknown).",
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {
-                  "excludeByName": {"Time": True},
-                  "renameByName": {"Value #A": "sites out", "Value #B": "subscribers out"},
-                  "indexByName": {"prefecture": 0, "municipality": 1, "operator": 2, "cause": 3}}},
-              {"id": "sortBy", "options": {"sort": [{"field": "sites out", "desc": True}]}},
-          ])
+          transformations=_table({"Value #A": "sites out", "Value #B": "subscribers out"}, "sites out",
+                                 exclude=("Time",),
+                                 order=("prefecture", "municipality", "operator", "cause")))
     b.add("table", "Sites out per municipality (columns: operator)",
           [_target(f"sum by (municipality, operator) (resilience_nodes_out{{{sel}}})", instant=True,
                    table=True)], w=12, h=12,
@@ -252,12 +254,8 @@ def _municipality() -> dict:
     b.add("table", "Root-cause outages (what pages) and what they explain",
           [_target("resilience_root_outage_subscribers", "A", instant=True, table=True),
            _target("resilience_root_outage_nodes", "B", instant=True, table=True)], w=12, h=9,
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {
-                  "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                  "renameByName": {"Value #A": "subscribers out", "Value #B": "sites out"}}},
-              {"id": "sortBy", "options": {"sort": [{"field": "subscribers out", "desc": True}]}}])
+          transformations=_table({"Value #A": "subscribers out", "Value #B": "sites out"},
+                                 "subscribers out"))
     return _dashboard("resilience-municipality", "Resilience / Municipality damage report", b,
                       "Sites down by municipality, operator and cause.", ("operator", "prefecture"))
 
@@ -311,12 +309,8 @@ def _pipeline() -> dict:
            _target("time() - resilience_pipeline_last_failure_timestamp_seconds", "B", instant=True, table=True),
            _target("resilience_pipeline_last_duration_seconds", "C", instant=True, table=True)],
           w=12, h=8, unit="s",
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {
-                  "excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True},
-                  "renameByName": {"Value #A": "since success", "Value #B": "since failure",
-                                   "Value #C": "last run duration"}}}])
+          transformations=_table({"Value #A": "since success", "Value #B": "since failure",
+                                  "Value #C": "last run duration"}))
     b.add("timeseries", "DAG failures (increase over 1 h)",
           [_target("sum by (dag_id) (increase(resilience_pipeline_failures_total[1h]))", legend="{{dag_id}}")],
           w=12, h=8)
@@ -325,10 +319,8 @@ def _pipeline() -> dict:
                    legend="{{kind}}")], w=12, h=8)
     b.add("table", "Rows quarantined by feed kind and rule",
           [_target("sum by (kind, rule) (resilience_ingest_rows_quarantined_total)", instant=True, table=True)],
-          w=12, h=8, transformations=[
-              {"id": "organize", "options": {"excludeByName": {"Time": True},
-                                             "renameByName": {"Value": "rows quarantined"}}},
-              {"id": "sortBy", "options": {"sort": [{"field": "rows quarantined", "desc": True}]}}])
+          w=12, h=8, transformations=_table({"Value": "rows quarantined"}, "rows quarantined",
+                                            merge=False, exclude=("Time",)))
     b.add("timeseries", "Exporter: read time and render time",
           [_target("resilience_exporter_source_fetch_duration_seconds", "A", "store read"),
            _target("resilience_exporter_scrape_duration_seconds", "B", "render"),
