@@ -18,7 +18,6 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-from _pg import drop_database, fresh_database  # benchmarks/_pg.py
 from rich.console import Console
 from rich.table import Table
 
@@ -34,7 +33,7 @@ def main() -> None:
     from resilience.feeds.ingest import ingest_file
     from resilience.feeds.validate import _context
     from resilience.sample.synthetic import generate_synthetic, write_synthetic
-    from resilience.store.engine import make_engine, migrate
+    from resilience.store.engine import create_database, drop_database, make_engine, migrate
 
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     with console.status(f"generating {args.sites:,} sites"):
@@ -60,7 +59,7 @@ def main() -> None:
             if name == "sqlite":
                 url = f"sqlite:///{work}/bench-{uuid.uuid4().hex[:6]}.db"
             else:
-                url = fresh_database(admin)
+                url = create_database(admin, f"bench_{uuid.uuid4().hex[:8]}")
             engine = make_engine(url)
             migrate(engine)
             t0 = time.perf_counter()

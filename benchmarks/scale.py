@@ -19,12 +19,12 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
-from _pg import drop_database, fresh_database  # benchmarks/_pg.py
 from rich.console import Console
 from rich.table import Table
 
@@ -122,6 +122,7 @@ def main() -> None:
 
     from resilience.feeds.validate import _context
     from resilience.sample.synthetic import generate_synthetic, write_status_update, write_synthetic
+    from resilience.store.engine import create_database, drop_database
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     gen = Stages()
@@ -138,7 +139,7 @@ def main() -> None:
 
     backends = [] if args.skip_sqlite else [("SQLite", f"sqlite:///{work}/scale.db")]
     if args.pg_url:
-        backends.append(("PostgreSQL", fresh_database(args.pg_url, "scale")))
+        backends.append(("PostgreSQL", create_database(args.pg_url, f"scale_{uuid.uuid4().hex[:8]}")))
     for label, url in backends:
         st = Stages()
         try:

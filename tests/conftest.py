@@ -35,19 +35,11 @@ def pg_url():
         if os.environ.get("CI"):
             pytest.fail("RESILIENCE_TEST_PG_URL is not set: run the tests with `make test`")
         pytest.skip("no PostgreSQL test server (run `make test`, which starts one)")
-    import psycopg
+    from resilience.store.engine import create_database, drop_database
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
+    url = create_database(base, f"t_{uuid.uuid4().hex[:12]}")
     yield url
-    from resilience.store.engine import engine_for
-
-    engine_for.cache_clear()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(base, url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -22,7 +22,8 @@ from sqlalchemy.pool import StaticPool
 
 from resilience.errors import StoreError
 
-__all__ = ["make_engine", "migrate", "engine_for", "display_url", "store_error"]
+__all__ = ["make_engine", "migrate", "engine_for", "display_url", "store_error", "create_database",
+           "drop_database"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -74,6 +75,40 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _maintenance(server_url: str):
+    import psycopg
+
+    return psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://"),
+                           autocommit=True)
+
+
+def create_database(server_url: str, name: str, *, replace: bool = False) -> str:
+    """Create the empty PostgreSQL database ``name`` on the server of ``server_url`` (a URL of
+    an existing database there) and return its URL; ``replace`` drops one of that name first.
+    For test and benchmark stores.
+
+    >>> create_database("postgresql+psycopg://app@db:5432/resilience", "t_1")  # doctest: +SKIP
+    'postgresql+psycopg://app@db:5432/t_1'
+    """
+    with _maintenance(server_url) as conn:
+        if replace:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Drop the PostgreSQL database of ``url``, closing its sessions (and this process's pooled
+    engines), through the server's database ``server_url``.
+
+    >>> drop_database("postgresql+psycopg://app@db:5432/resilience",
+    ...               "postgresql+psycopg://app@db:5432/t_1")  # doctest: +SKIP
+    """
+    engine_for.cache_clear()
+    with _maintenance(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def display_url(url: str) -> str:

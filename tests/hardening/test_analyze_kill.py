@@ -26,7 +26,7 @@ from resilience import api
 from resilience.exporter.source import CachedSource, DatabaseSource
 from resilience.sample.synthetic import generate_synthetic, write_synthetic
 from resilience.store import tables as t
-from resilience.store.engine import engine_for, make_engine
+from resilience.store.engine import create_database, drop_database, engine_for, make_engine
 from resilience.store.snapshots import latest_snapshot
 
 pytestmark = pytest.mark.slow
@@ -45,27 +45,21 @@ def store(request, network, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A store with the network ingested once and one complete snapshot."""
     home = tmp_path_factory.mktemp("home")
     os.environ["RESILIENCE_HOME"] = str(home)
-    dsn = None
     if request.param == "sqlite":
         url = f"sqlite:///{home}/resilience.db"
     else:
         base = os.environ.get("RESILIENCE_TEST_PG_URL")
         if not base:
             pytest.skip("no PostgreSQL test server (run `make test`, which starts one)")
-        name = f"t_kill_{uuid.uuid4().hex[:8]}"
-        dsn = base.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = base.rsplit("/", 1)[0] + f"/{name}"
+        url = create_database(base, f"t_kill_{uuid.uuid4().hex[:8]}")
     api.ingest(list(network.values()), db_url=url)
     api.analyze(db_url=url)
     engine_for.cache_clear()
     yield url, home
     engine_for.cache_clear()
     os.environ.pop("RESILIENCE_HOME", None)
-    if dsn:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if url.startswith("postgresql"):
+        drop_database(base, url)
 
 
 def _writing_probe(url: str) -> Callable[[], bool]:

@@ -12,14 +12,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import event
 
 from resilience import api
 from resilience.errors import StoreError
 from resilience.sample.synthetic import generate_synthetic, write_synthetic
-from resilience.store.engine import engine_for
+from resilience.store.engine import create_database, engine_for
 from tests.hardening.conftest import ROOT, dump
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -55,22 +54,14 @@ def feeds(tmp_path_factory) -> dict[str, Path]:
     return write_synthetic(generate_synthetic(5000, seed=3), tmp_path_factory.mktemp("feeds"))
 
 
-def _database(server_url: str, name: str) -> str:
-    dsn = server_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.mark.parametrize("moment", ["history_insert", "commit"])
 def test_restart_during_ingest_fails_cleanly_and_the_retry_equals_an_undisturbed_run(
         own_pg, feeds, tmp_path, monkeypatch, moment):
     server, env = own_pg
     monkeypatch.setenv("RESILIENCE_HOME", str(tmp_path))
     inventory = [feeds["nodes"], feeds["links"]]
-    disturbed = _database(server, f"disturbed_{moment}")
-    undisturbed = _database(server, f"undisturbed_{moment}")
+    disturbed = create_database(server, f"disturbed_{moment}", replace=True)
+    undisturbed = create_database(server, f"undisturbed_{moment}", replace=True)
     api.ingest(inventory, db_url=disturbed)
     before = dump(api.engine(disturbed))
 
