@@ -84,6 +84,17 @@ def _maintenance(server_url: str):
                            autocommit=True)
 
 
+def _ddl(template: str, name: str):
+    """A statement with a database name quoted by the driver (DDL takes no bound parameters)."""
+    from psycopg import sql
+
+    return sql.SQL(template).format(sql.Identifier(name))
+
+
+def _drop(conn, name: str) -> None:
+    conn.execute(_ddl("DROP DATABASE IF EXISTS {} WITH (FORCE)", name))
+
+
 def create_database(server_url: str, name: str, *, replace: bool = False) -> str:
     """Create the empty PostgreSQL database ``name`` on the server of ``server_url`` (a URL of
     an existing database there) and return its URL; ``replace`` drops one of that name first.
@@ -94,8 +105,8 @@ def create_database(server_url: str, name: str, *, replace: bool = False) -> str
     """
     with _maintenance(server_url) as conn:
         if replace:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+            _drop(conn, name)
+        conn.execute(_ddl("CREATE DATABASE {}", name))
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -108,7 +119,7 @@ def drop_database(server_url: str, url: str) -> None:
     """
     engine_for.cache_clear()
     with _maintenance(server_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        _drop(conn, url.rsplit("/", 1)[1])
 
 
 def display_url(url: str) -> str:
