@@ -285,7 +285,10 @@ snapshot_srlgs = Table(
     Column("links", Integer, nullable=False),
     Column("nodes_lost", Integer, nullable=False),
     Column("subscribers_lost", BigInteger, nullable=False),
-    Column("hidden", Boolean, nullable=False),  # cuts nodes although no single link of it does
+    Column("hidden", Boolean, nullable=False),  # hidden_nodes > 0 (kept for older rows)
+    # the nodes of its blast radius that no single element cuts off (not single-homed)
+    Column("hidden_nodes", Integer, nullable=False, server_default="0"),
+    Column("hidden_subscribers", BigInteger, nullable=False, server_default="0"),
     Index("ix_snapshot_srlgs_snap", "snapshot_id"),
 )
 
