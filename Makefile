@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export RESILIENCE_HOME := $(CURDIR)
 
-.PHONY: venv demo test test-fast lint bench lock up down pg-start pg-stop system-deps clean
+.PHONY: venv demo test fuzz test-fast lint bench lock up down pg-start pg-stop system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -28,8 +28,13 @@ demo: venv
 test: venv system-deps
 	scripts/test.sh
 
+## The property (Hypothesis) tests with fresh seeds and FUZZ_FACTOR (default 20) times their examples
+FUZZ_FACTOR ?= 20
+fuzz: venv system-deps
+	RESILIENCE_FUZZ_FACTOR=$(FUZZ_FACTOR) scripts/test.sh -m hypothesis --hypothesis-profile=fuzz --timeout=3600
+
 test-fast: venv
-	$(BIN)/pytest -q -m "not postgres and not slow and not prometheus and not chromium and not airflow" -n 2
+	$(BIN)/pytest -q -m "not postgres and not slow and not prometheus and not chromium and not airflow and not zoo" -n 2
 
 lint: venv
 	$(BIN)/ruff check resilience dags plugins tests benchmarks

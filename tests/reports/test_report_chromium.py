@@ -5,6 +5,7 @@ The screenshot is kept under ``var/test-artifacts/report.png`` for a person to l
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -16,11 +17,13 @@ import pytest
 
 from resilience.reports import write_report
 from resilience.reports.charts import fmt_int
+from tests.conftest import missing
 from tests.reports.report_data import XSS_MUNI, XSS_TITLE
 
 pytestmark = pytest.mark.chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# RESILIENCE_TEST_CHROMIUM: another browser binary (or a wrong one, to see the run fail)
+CHROMIUM = os.environ.get("RESILIENCE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,7 +35,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if not Path(CHROMIUM).exists():
-        pytest.skip("no chromium (scripts/system-deps.sh installs the Debian package)")
+        missing("chromium", f"no chromium at {CHROMIUM} (scripts/system-deps.sh installs the Debian package)")
     return CHROMIUM
 
 
