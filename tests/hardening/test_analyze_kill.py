@@ -1,19 +1,23 @@
 """``resilience analyze`` killed with SIGKILL while it writes its snapshot: the snapshot tables
 hold no row of the unfinished snapshot, and the exporter keeps serving the previous one.
 
-No hook in the product: the test watches the store from outside and kills the real command the
-moment its write transaction is open (SQLite: the write lock is held; PostgreSQL: the session
-has a transaction id), so the kill lands inside the transaction, not before or after it.
+The real command runs in its own process with one fault-injection point: the snapshot's row
+writer (``resilience.store.snapshots.bulk_insert``) is wrapped so that, once the snapshot row and
+its elements are written and the transaction is still open, the process says so on stdout and
+waits. The test then checks from outside that the write transaction is open (SQLite: the write
+lock is held; PostgreSQL: the session has a transaction id) and kills it: the kill lands inside
+the transaction every time, on a fast machine or a slow one, with no polling race.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,10 +32,28 @@ from resilience.sample.synthetic import generate_synthetic, write_synthetic
 from resilience.store import tables as t
 from resilience.store.engine import create_database, drop_database, engine_for, make_engine
 from resilience.store.snapshots import latest_snapshot
+from tests.conftest import missing
 
 pytestmark = pytest.mark.slow
 
-SITES = 40_000  # analysis takes seconds, the snapshot write a good fraction of one
+SITES = 5000  # the kill point is injected: no need for a long write window
+
+#: ``resilience analyze`` with the injection point: after the first child table of the snapshot
+#: is written (inside the open write transaction) print a line and wait to be killed.
+PAUSED_ANALYZE = """
+import sys, time
+from resilience.store import snapshots
+real = snapshots.bulk_insert
+def paused(conn, table, frame):
+    real(conn, table, frame)
+    if table == "snapshot_elements":
+        print("inside the snapshot transaction", flush=True)
+        time.sleep(600)  # killed here
+snapshots.bulk_insert = paused
+sys.argv = ["resilience", *sys.argv[1:]]
+from resilience.cli import main
+main()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +66,21 @@ def network(tmp_path_factory) -> dict[str, Path]:
 def store(request, network, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A store with the network ingested once and one complete snapshot."""
     home = tmp_path_factory.mktemp("home")
-    os.environ["RESILIENCE_HOME"] = str(home)
+    base = os.environ.get("RESILIENCE_TEST_PG_URL")
     if request.param == "sqlite":
         url = f"sqlite:///{home}/resilience.db"
+    elif not base:
+        missing("postgres", "no PostgreSQL test server (run `make test`, which starts one)")
     else:
-        base = os.environ.get("RESILIENCE_TEST_PG_URL")
-        if not base:
-            pytest.skip("no PostgreSQL test server (run `make test`, which starts one)")
         url = create_database(base, f"t_kill_{uuid.uuid4().hex[:8]}")
-    api.ingest(list(network.values()), db_url=url)
-    api.analyze(db_url=url)
-    engine_for.cache_clear()
-    yield url, home
-    engine_for.cache_clear()
-    os.environ.pop("RESILIENCE_HOME", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RESILIENCE_HOME", str(home))
+        mp.delenv("RESILIENCE_DB_URL", raising=False)
+        api.ingest(list(network.values()), db_url=url)
+        api.analyze(db_url=url)
+        engine_for.cache_clear()
+        yield url, home
+        engine_for.cache_clear()
     if url.startswith("postgresql"):
         drop_database(base, url)
 
@@ -97,7 +120,21 @@ def _orphans(engine) -> int:
                    for tbl in (t.snapshot_elements, t.snapshot_srlgs, t.snapshot_nodes_out, t.snapshot_aggregates))
 
 
-def test_sigkill_during_snapshot_write_keeps_the_previous_snapshot(store):
+def _lines(stream) -> queue.Queue[str]:
+    """The lines of ``stream`` as they come, then ``""`` at its end (read by a thread, so the
+    test waits for a line with a timeout instead of blocking on ``readline()``)."""
+    out: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            out.put(line)
+        out.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    return out
+
+
+def test_sigkill_during_snapshot_write_keeps_the_previous_snapshot(store, tmp_path):
     url, home = store
     engine = make_engine(url)
     previous = latest_snapshot(engine)
@@ -107,19 +144,20 @@ def test_sigkill_during_snapshot_write_keeps_the_previous_snapshot(store):
 
     probe = _writing_probe(url)
     env = {**os.environ, "RESILIENCE_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "resilience.cli", "--db", url, "analyze"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    killed_while_writing = False
-    deadline = time.monotonic() + 600
-    while proc.poll() is None and time.monotonic() < deadline:
-        if probe():
+    with (tmp_path / "stderr").open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", PAUSED_ANALYZE, "--db", url, "analyze"],
+                                env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    lines, said = _lines(proc.stdout), []
+    try:
+        while not (said and said[-1].startswith("inside the snapshot transaction")):
+            said.append(lines.get(timeout=240))  # queue.Empty: no line in 4 minutes, fails
+            assert said[-1], f"analyze ended before its snapshot write: {said}"
+        assert probe(), "analyze is paused in its write, yet no write transaction is open"
+    finally:
+        if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
-            killed_while_writing = True
-            break
-        time.sleep(0.002)
-    proc.wait(60)
-    assert killed_while_writing, f"analyze ended before its write was seen: {proc.stderr.read()!r}"
-    assert proc.returncode == -signal.SIGKILL
+        proc.wait(60)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "stderr").read_text()[-2000:]
 
     # readers: the previous snapshot, whole; no row of the unfinished one anywhere
     after = latest_snapshot(engine)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from resilience import api
 from resilience.errors import StoreError
 from resilience.sample.synthetic import generate_synthetic, write_synthetic
 from resilience.store.engine import create_database, engine_for
+from tests.conftest import missing
 from tests.hardening.conftest import ROOT, dump
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -26,23 +26,18 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PG = ROOT / "scripts" / "pg.sh"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[tuple[str, dict]]:
     """A second PostgreSQL server (scripts/pg.sh with its own folder and port)."""
     if not shutil.which("bash") or not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
-        pytest.skip("PostgreSQL binaries not installed (scripts/system-deps.sh)")
+        missing("postgres", "PostgreSQL binaries not installed (scripts/system-deps.sh)")
     base = Path(tempfile.mkdtemp(prefix="resilience-pg-"))
     base.chmod(0o755)  # the postgres user must reach its data folder
-    env = {**os.environ, "RESILIENCE_PG_DIR": str(base / "data"), "RESILIENCE_PG_PORT": str(_free_port())}
-    url = subprocess.run([str(PG), "start"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    env = {**os.environ, "RESILIENCE_PG_DIR": str(base / "data"), "RESILIENCE_PG_PORT": "auto"}
     try:
-        yield url, env
+        started = subprocess.run([str(PG), "start"], env=env, capture_output=True, text=True, timeout=180)
+        assert started.returncode == 0, f"the test's own PostgreSQL did not start: {started.stderr}"
+        yield started.stdout.strip(), env
     finally:
         engine_for.cache_clear()
         subprocess.run([str(PG), "stop"], env=env, check=False, capture_output=True)
