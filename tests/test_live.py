@@ -98,8 +98,10 @@ def test_watch_process_stores_a_snapshot_after_each_status_feed(db_url, contract
     """`resilience watch` (the docker-compose ``watch`` service) as a real process: it builds the
     model, then stores a new snapshot from the changed rows after a status feed lands."""
     import os
+    import queue
     import subprocess
     import sys
+    import threading
     import time
 
     from resilience.store.snapshots import latest_snapshot
@@ -109,15 +111,28 @@ def test_watch_process_stores_a_snapshot_after_each_status_feed(db_url, contract
     proc = subprocess.Popen([sys.executable, "-m", "resilience.cli", "--db", db_url, "watch",
                              "--interval", "0.2"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()  # a thread reads, so a silent watch cannot block us
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put("")  # the end of its output
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
 
     def next_line() -> str:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            assert line, f"watch exited ({proc.poll()}): {seen[-20:]}"
+            seen.append(line)
             if line.startswith("snapshot "):
                 return line
-            assert line or proc.poll() is None, "watch exited"
-        raise AssertionError("no snapshot line from watch")
+        raise AssertionError(f"no snapshot line from watch in 120 s: {seen[-20:]}")
 
     try:
         assert "rebuilt model" in next_line()
