@@ -1,10 +1,10 @@
-"""The synthetic generator: determinism, contract, graph sanity, scale."""
+"""The synthetic generator: determinism, contract, graph sanity, scale (its speed is measured by
+benchmarks/synthetic.py, not asserted here)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
 from pathlib import Path
 
 import networkx as nx
@@ -132,10 +132,11 @@ def test_status_update(tmp_path: Path) -> None:
     assert p.read_bytes() == write_status_update(net, tmp_path / "x", 0.02, seed=5).read_bytes()
 
 
-def test_scale_smoke_20k(tmp_path: Path) -> None:
-    t = time.perf_counter()
+def test_20k_sites_keep_the_contract_and_are_written_whole(tmp_path: Path) -> None:
     net = generate_synthetic(20_000, seed=0)
-    write_synthetic(net, tmp_path)
-    assert time.perf_counter() - t < 20
+    paths = write_synthetic(net, tmp_path)
     assert len(net.nodes) == 20_000 and net.nodes["node_id"].is_unique
     check_network(net.nodes, net.links)
+    check_status(net.node_status, net.link_status, net.power_status, net.nodes, net.links)
+    written = pd.read_csv(paths["nodes"], keep_default_na=False)
+    assert len(written) == 20_000 and list(written["node_id"]) == list(net.nodes["node_id"])
