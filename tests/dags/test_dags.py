@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
+from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES, missing
 from tests.dags.conftest import ROOT
 
 DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif"}
@@ -30,12 +30,6 @@ def _status(at: datetime) -> str:
     ts = at.isoformat()
     return ("observed_at,node_id,state,power,battery_remaining_min\n"
             f"{ts},A1,down,none,0\n{ts},B2,up,battery,90\n")
-
-
-def _api_has(*names: str) -> bool:
-    from resilience import api
-
-    return all(hasattr(api, n) for n in names)
 
 
 # --- no Airflow needed ------------------------------------------------------------------------
@@ -219,8 +213,6 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
     dr = ingest.test(logical_date=t_ingest + timedelta(minutes=1))
     assert _xcom(dr, "ingest")["changed"] is False and _state_events() == events + 1
 
-    if not _api_has("analyze"):
-        pytest.skip("resilience.api.analyze is not there yet (the ingest half passed)")
     analyze = dagbag.dags["resilience_analyze"]
     dr = analyze.test(logical_date=t_analyze)
     assert str(dr.state) == "success", _states(dr)
@@ -245,8 +237,6 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
 def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, pipeline_env, monkeypatch):
-    if not _api_has("analyze"):
-        pytest.skip("resilience.api.analyze is not there yet")
     from resilience import api, pipeline
     from resilience.store import snapshots
 
@@ -300,8 +290,6 @@ def _conf(**given) -> dict:
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
 def test_whatif_dag_writes_json_and_html_and_refuses_bad_params(dagbag, pipeline_env):
-    if not _api_has("whatif"):
-        pytest.skip("resilience.api.whatif is not there yet")
     from resilience import api
 
     db_url, home = pipeline_env["db_url"], pipeline_env["home"]
@@ -325,8 +313,6 @@ def test_whatif_dag_writes_json_and_html_and_refuses_bad_params(dagbag, pipeline
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
 def test_report_dag_writes_the_report_of_the_day(dagbag, pipeline_env):
-    if not _api_has("analyze", "report"):
-        pytest.skip("resilience.api.report is not there yet")
     from resilience import api
 
     db_url, home = pipeline_env["db_url"], pipeline_env["home"]
@@ -350,9 +336,7 @@ def pushgateway(tmp_path):
 
     exe = shutil.which("prometheus-pushgateway")
     if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("prometheus-pushgateway is not installed: run scripts/system-deps.sh")
-        pytest.skip("prometheus-pushgateway is not installed")
+        missing("prometheus", "prometheus-pushgateway is not installed (scripts/system-deps.sh)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -361,11 +345,14 @@ def pushgateway(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 30
+        while True:
             try:
                 urllib.request.urlopen(url + "/-/ready", timeout=1)
                 break
             except OSError:
+                assert proc.poll() is None, f"the Pushgateway exited ({proc.returncode}) before it was ready"
+                assert time.monotonic() < deadline, f"the Pushgateway at {url} was not ready within 30 s"
                 time.sleep(0.1)
         yield url
     finally:
