@@ -40,6 +40,7 @@ from resilience.analysis._csr import (
     resolve_roots,
     served_mask,
     to_csr,
+    whole_counts,
 )
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 BLAST_COLUMNS = ["element_type", "id", "nodes_lost", "subscribers_lost"]
+SRLG_BLAST_COLUMNS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden_nodes",
+                      "hidden_subscribers", "hidden"]
 
 
 @dataclass
@@ -139,7 +142,7 @@ def blast_arrays(
 
 
 def _subs(csr: CSRGraph, x: np.ndarray) -> np.ndarray:
-    return np.rint(x).astype(np.int64) if csr.weight_is_int else x
+    return whole_counts(x) if csr.weight_is_int else x
 
 
 def blast_radius(
@@ -267,7 +270,8 @@ def _group_lost_kernel(indptr, nbr, eid, node_ok, link_up, base_served, w, disc,
     # the group's tree links (the region R) can lose service: every served node outside R keeps
     # its tree path. So the search is local: seed the roots in R and the nodes of R that still
     # touch a served node outside R over a surviving link, spread inside R, count the served
-    # nodes of R unreached. The scratch arrays are all False on entry and on return.
+    # nodes of R unreached. ``w`` holds one weight column per sum. The scratch arrays are all
+    # False on entry and on return.
     for j in range(lo, hi):
         cut[glinks[j]] = True
     nr = 0
@@ -313,12 +317,13 @@ def _group_lost_kernel(indptr, nbr, eid, node_ok, link_up, base_served, w, disc,
             queue[tail] = u
             tail += 1
     lost = 0
-    wl = 0.0
+    wl = np.zeros(w.shape[1], np.float64)
     for i in range(nr):
         v = region[i]
         if base_served[v] and not seen[v]:
             lost += 1
-            wl += w[v]
+            for j in range(w.shape[1]):
+                wl[j] += w[v, j]
         in_cut[v] = False
         seen[v] = False
     for j in range(lo, hi):
@@ -519,15 +524,17 @@ def _nested_lost(glinks, lo, hi, eu, ev, link_up, tree_child, disc, size, wsum, 
                 b = pp[b]
     served = _find(root, k)
     nl = 0
-    wl = 0.0  # whole-number weights (see the caller): sums are exact in any order
+    wl = np.zeros(wsum.shape[1], np.float64)  # whole-number weights (see the caller): exact sums
     for a in range(k):
         if _find(root, a) != served:
             nl += size[kids[a]]
-            wl += wsum[kids[a]]
+            for j in range(wsum.shape[1]):
+                wl[j] += wsum[kids[a], j]
         p = pp[a]
         if p >= 0 and _find(root, p) != served:  # a's subtree was counted with its holder's
             nl -= size[kids[a]]
-            wl -= wsum[kids[a]]
+            for j in range(wsum.shape[1]):
+                wl[j] -= wsum[kids[a], j]
     return nl, wl
 
 
@@ -543,7 +550,8 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
     # leaving it). Nested ones: pieces joined by counted links (``_nested_lost``; ``whole``:
     # weights are whole numbers with exact float sums), or the search (``_group_lost_kernel``)
     # when that is cheaper (``query_cost`` nodes searched per subtree count) or the weights are
-    # fractional (the search's summation order is the reference).
+    # fractional (the search's summation order is the reference). ``w`` and ``wsum`` (node
+    # weights and their DFS subtree sums) have one column per sum; ``wlost`` too.
     n = indptr.shape[0] - 1
     g = ptr.shape[0] - 1
     cum = np.zeros(count + 2, np.int64)
@@ -553,7 +561,8 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
     for t in range(count + 1):
         cum[t + 1] += cum[t]
     lost = np.zeros(g, np.int64)
-    wlost = np.zeros(g, np.float64)
+    nw = w.shape[1]
+    wlost = np.zeros((g, nw), np.float64)
     cut = np.zeros(tree_child.shape[0], np.bool_)
     in_cut = np.zeros(n, np.bool_)
     seen = np.zeros(n, np.bool_)
@@ -575,7 +584,7 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
             continue
         if not _nest_kids(kids, k, disc, size, pp, depth):
             nl = 0
-            wl = 0.0
+            wl = np.zeros(nw, np.float64)
             for a in range(k):
                 first = disc[kids[a]]
                 last = first + size[kids[a]]
@@ -587,9 +596,10 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
                 if left == 0:  # in the search's order: the same float sum
                     for t in range(first, last):
                         nl += 1
-                        wl += w[order[t - 1]]
+                        for c in range(nw):
+                            wl[c] += w[order[t - 1], c]
             lost[i] = nl
-            wlost[i] = wl
+            wlost[i, :] = wl
             continue
         nq = 0
         reach = 0
@@ -601,7 +611,7 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
             counted[i] = True
             qptr[i + 1] = nq
         else:
-            lost[i], wlost[i] = _group_lost_kernel(
+            lost[i], wlost[i, :] = _group_lost_kernel(
                 indptr, nbr, eid, node_ok, link_up, base_served, w, disc, size, order, is_root,
                 glinks, lo, hi, tree_child, cut, in_cut, seen, region, queue,
             )
@@ -630,10 +640,24 @@ def _srlg_lost_kernel(indptr, nbr, eid, eu, ev, node_ok, link_up, base_served, w
             continue
         k = _group_kids(glinks, ptr[i], ptr[i + 1], tree_child, kids)
         _nest_kids(kids, k, disc, size, pp, depth)
-        lost[i], wlost[i] = _nested_lost(glinks, ptr[i], ptr[i + 1], eu, ev, link_up,
+        lost[i], wlost[i, :] = _nested_lost(glinks, ptr[i], ptr[i + 1], eu, ev, link_up,
                                          tree_child, disc, size, wsum, cum, kids, k, pp, depth,
                                          ans, qptr[i])  # fmt: skip
     return lost, wlost
+
+
+def _subtree_sums(d: DFSResult, x: np.ndarray) -> np.ndarray:
+    """Sum of ``x`` over every node's DFS subtree (0 for nodes not reached).
+
+    A subtree is a run of discovery times (``disc[v] .. disc[v] + size[v] - 1``): prefix sums
+    in discovery order give every subtree's sum in O(n).
+    """
+    cs = np.concatenate(([0.0], np.cumsum(x[d.order[: d.count]])))
+    reached = d.disc >= 0
+    out = np.zeros(len(x), np.float64)
+    first = d.disc[reached]
+    out[reached] = cs[first + d.size[reached] - 1] - cs[first - 1]
+    return out
 
 
 def srlg_blast_radius(
@@ -643,8 +667,9 @@ def srlg_blast_radius(
     *,
     csr: CSRGraph | None = None,
     dfs: DFSResult | None = None,
+    depth: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Blast radius of every shared-risk group (all its links fail together).
+    """Blast radius of every shared-risk group (all its links fail together) and its hidden part.
 
     Parameters
     ----------
@@ -652,13 +677,17 @@ def srlg_blast_radius(
         As in :func:`blast_radius`.
     dfs : DFSResult, optional
         ``dfs_lowpoint(csr, roots=...)`` over the current states, when the caller has it.
+    depth : int array, optional
+        SPOF depth of every node from that search (:func:`single_homed`), when the caller has it.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``srlg``, ``links`` (number of links in the group), ``nodes_lost``,
-        ``subscribers_lost``, ``hidden`` (the group cuts nodes although no single link of it
-        does: a hidden single point of failure), ordered by ``subscribers_lost`` descending.
+        ``subscribers_lost``, ``hidden_nodes`` and ``hidden_subscribers`` (the group's *hidden
+        part*: the nodes it cuts that no single element between them and the core cuts off,
+        i.e. that are not single-homed; the roots do not count), ``hidden`` (the hidden part is
+        not empty: a hidden single point of failure), ordered by ``subscribers_lost`` descending.
 
     Notes
     -----
@@ -671,14 +700,16 @@ def srlg_blast_radius(
     give any subtree's count). Nested subtrees split into pieces joined by such links, counted
     offline with a Fenwick tree, or searched when the subtrees are small. O(n + m) once, plus
     per group its size squared and the nodes it cuts off; a nested group adds O(log n) per
-    subtree count, or its subtrees' nodes and links when searched.
+    subtree count, or its subtrees' nodes and links when searched. The hidden part is summed in
+    the same pass, with the not-single-homed nodes (SPOF depth 0) as a second and third weight.
 
     Examples
     --------
     >>> G = nx.MultiGraph(); G.add_node("c", kind="core")
     >>> _ = G.add_edge("c", "a", "L1", srlg=("R1",)); _ = G.add_edge("c", "a", "L2", srlg=("R1",))
+    >>> _ = G.add_edge("a", "b", "L3", srlg=("R1",))
     >>> srlg_blast_radius(G, weight=None).values.tolist()
-    [['R1', 2, 1, 1, True]]
+    [['R1', 3, 2, 2, 1, 1, True]]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
     r = resolve_roots(csr, roots)
@@ -686,30 +717,33 @@ def srlg_blast_radius(
     child = np.nonzero(d.pedge >= 0)[0]
     tree_child = np.full(csr.m, -1, np.int64)  # the node below each DFS tree link, else -1
     tree_child[d.pedge[child]] = child
-    bridge = np.zeros(csr.m, bool)  # the link alone cuts nodes (blast_arrays: link_lost > 0)
-    bridge[d.pedge[child]] = d.low[child] > d.disc[d.parent[child]]
     is_root = np.zeros(csr.n, np.bool_)
     is_root[r] = True
     lower, upper = _back_links(csr.eu, csr.ev, csr.link_up, tree_child, d.disc, r)
     names, ptr, glinks = csr.srlg_groups
     whole = csr.weight_is_int and float(np.abs(csr.weight).sum()) < 2.0**53
+    if depth is None:
+        depth = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)[0]
+    hidden = (d.served & (depth == 0) & ~is_root).astype(np.float64)  # not single-homed
+    w = np.column_stack([csr.weight, hidden, hidden * csr.weight])
+    wsum = np.column_stack([d.wsum, _subtree_sums(d, hidden), _subtree_sums(d, w[:, 2])])
     lost, wlost = _srlg_lost_kernel(
         csr.indptr, csr.nbr, csr.eid, csr.eu, csr.ev, csr.node_up, csr.link_up, d.served,
-        csr.weight, d.disc, d.size, d.wsum, d.order, d.count, is_root, lower, upper, ptr, glinks,
+        w, d.disc, d.size, wsum, d.order, d.count, is_root, lower, upper, ptr, glinks,
         tree_child, whole, _QUERY_COST,
     )
-    # some single link of the group cuts nodes: prefix counts over the flat links (empty-safe)
-    cuts = np.concatenate(([0], np.cumsum(bridge[glinks])))
-    single = cuts[ptr[1:]] > cuts[ptr[:-1]]
+    hidden_nodes = whole_counts(wlost[:, 1])
     df = pd.DataFrame(
         {
             "srlg": names if names else pd.Series([], dtype=object),
             "links": np.diff(ptr),
             "nodes_lost": lost,
-            "subscribers_lost": _subs(csr, wlost),
-            "hidden": (lost > 0) & ~single,
+            "subscribers_lost": _subs(csr, wlost[:, 0]),
+            "hidden_nodes": hidden_nodes,
+            "hidden_subscribers": _subs(csr, wlost[:, 2]),
+            "hidden": hidden_nodes > 0,
         },
-        columns=["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"],
+        columns=SRLG_BLAST_COLUMNS,
     )
     return df.sort_values(
         ["subscribers_lost", "nodes_lost", "srlg"], ascending=[False, False, True], kind="stable"

@@ -31,7 +31,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr, widest_out_times
+from resilience.analysis._csr import (
+    CSRGraph,
+    resolve_roots,
+    to_csr,
+    whole_counts,
+    widest_out_times,
+)
 from resilience.analysis.causes import power_gone_mask
 
 __all__ = ["battery_forecast", "node_out_times", "death_hours", "battery_hours_left", "DEFAULT_HORIZONS"]
@@ -237,6 +243,6 @@ def battery_forecast(
     )
     if csr.weight_is_int:
         for c in ("subscribers_out", "subscribers_out_new"):
-            df[c] = np.rint(df[c].to_numpy(dtype=float)).astype(np.int64)
+            df[c] = whole_counts(df[c].to_numpy(dtype=float))
     df["horizon_hours"] = df["horizon_hours"].astype(float)
     return df

@@ -7,8 +7,9 @@ is :mod:`resilience.store.snapshots`. The DataFrames match the snapshot tables o
 - ``elements``   (``snapshot_elements``) every single point of failure: nodes whose blast radius
   holds another node, links whose radius holds any node; ``kind`` is the node kind or the link
   medium, the location columns of a link are those of its downstream end.
-- ``srlgs``      (``snapshot_srlgs``) every shared-risk group with its blast radius and
-  ``hidden`` flag.
+- ``srlgs``      (``snapshot_srlgs``) every shared-risk group with its blast radius, its hidden
+  part (``hidden_nodes``, ``hidden_subscribers``: the nodes it cuts that are not single-homed)
+  and the ``hidden`` flag (the hidden part is not empty).
 - ``nodes_out``  (``snapshot_nodes_out``) every out node with cause, root cause and upstream.
 - ``aggregates`` (``snapshot_aggregates``) long format, one row per (metric, label set); metric
   names and their label sets are in :data:`AGGREGATE_METRICS`; unused labels are ``""`` and
@@ -36,9 +37,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr, widest_out_times
+from resilience.analysis._csr import (
+    CSRGraph,
+    resolve_roots,
+    to_csr,
+    whole_counts,
+    widest_out_times,
+)
 from resilience.analysis.blast import _depth_kernel, blast_arrays, srlg_blast_radius
 from resilience.analysis.causes import cause_arrays, upstream_ids
+from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
 from resilience.topology.model import CAUSES
 
@@ -62,7 +70,8 @@ ELEMENT_COLUMNS = [
     "prefecture",
     "municipality",
 ]
-SRLG_COLUMNS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"]
+SRLG_COLUMNS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden", "hidden_nodes",
+                "hidden_subscribers"]
 NODES_OUT_COLUMNS = [
     "node_id",
     "cause",
@@ -135,8 +144,18 @@ AGGREGATE_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "hidden_srlgs": (
         (),
-        "Shared-risk groups that cut nodes although no single link of them does.",
+        "Shared-risk groups with a hidden part: they cut nodes that no single element cuts off.",
     ),
+    "spofs_cutting_others": (
+        ("operator", "prefecture"),
+        "Single points of failure that cut sites other than their own (every node SPOF, and "
+        "links cutting more than one node).",
+    ),
+    "single_homed_sites": (
+        ("operator", "prefecture"),
+        "Sites that hang on their own access link alone (a link SPOF cutting only that site).",
+    ),
+    "cores": ((), "Core nodes (roots of the analysis); 0 means every blast radius is 0."),
     "srlgs_cutting": ((), "Shared-risk groups whose failure cuts at least one served node."),
     "forecast_nodes_out": (
         ("operator", "prefecture", "horizon_hours"),
@@ -164,9 +183,12 @@ class Snapshot:
         Computation time.
     summary : dict
         JSON-ready totals: ``nodes_out``, ``subscribers_out``, ``nodes_out_by_cause``,
-        ``root_causes``, ``node_spofs``, ``link_spofs``, ``single_homed_nodes``,
-        ``single_homed_subscribers``, ``srlgs``, ``hidden_srlgs``, ``forecast`` (list of
-        ``{horizon_hours, nodes_out, subscribers_out}``), ``top_elements`` (the ``top_n``
+        ``root_causes``, ``node_spofs``, ``link_spofs``, ``spofs_cutting_others`` (node SPOFs
+        and links cutting more than one node), ``single_homed_sites`` (sites hanging on their
+        own access link: links cutting exactly one node), ``single_homed_nodes``,
+        ``single_homed_subscribers``, ``srlgs``, ``hidden_srlgs``, ``cores``, ``warnings``
+        (one-line :func:`~resilience.analysis.coverage.coverage_warnings`), ``forecast`` (list
+        of ``{horizon_hours, nodes_out, subscribers_out}``), ``top_elements`` (the ``top_n``
         largest SPOFs as dicts of ``elements`` rows), ``top_n``.
     elements, srlgs, nodes_out, aggregates : pandas.DataFrame
     id : int or None
@@ -237,7 +259,7 @@ def _node_frame(csr: CSRGraph) -> pd.DataFrame:
             "prefecture": _label(csr, "prefecture"),
             "municipality": _label(csr, "municipality"),
             "state": _label(csr, "state", missing="unknown"),
-            "subscribers": np.rint(csr.weight).astype(np.int64),
+            "subscribers": whole_counts(csr.weight),
             "lat": a.numbers["lat"],
             "lon": a.numbers["lon"],
         },
@@ -332,9 +354,9 @@ def compute_snapshot(
                                                    [len(n_idx), len(l_idx)])),
             "element_id": np.concatenate([csr.node_ids[n_idx], csr.link_ids[l_idx]]),
             "nodes_lost": np.concatenate([b.node_lost[n_idx], b.link_lost[l_idx]]),
-            "subscribers_lost": np.rint(
+            "subscribers_lost": whole_counts(
                 np.concatenate([b.node_wlost[n_idx], b.link_wlost[l_idx]])
-            ).astype(np.int64),
+            ),
             "kind": _categorical(np.concatenate([a.label("kind")[n_idx],
                                                  csr.link_medium[l_idx]])),
             **{c: _label(csr, c, at) for c in ("operator", "prefecture", "municipality")},
@@ -344,7 +366,13 @@ def compute_snapshot(
         ["subscribers_lost", "nodes_lost"], ascending=False, kind="stable"
     ).reset_index(drop=True)[ELEMENT_COLUMNS]
 
-    srlgs = srlg_blast_radius(G, roots=roots, csr=csr, dfs=d)[SRLG_COLUMNS]
+    # single homing (SPOF depth 0: not single-homed, the hidden parts of the groups)
+    is_root = np.zeros(csr.n, bool)
+    is_root[r] = True
+    depth, _, _ = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
+    sh = served & (depth > 0)
+
+    srlgs = srlg_blast_radius(G, roots=roots, csr=csr, dfs=d, depth=depth)[SRLG_COLUMNS]
 
     # causes
     out_idx, cause, root, up_type, up_idx = cause_arrays(G, csr, r, stale_after, served=served)
@@ -361,16 +389,14 @@ def compute_snapshot(
         }
     )[NODES_OUT_COLUMNS]
 
-    # single homing
-    is_root = np.zeros(csr.n, bool)
-    is_root[r] = True
-    depth, _, _ = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
-    sh = served & (depth > 0)
-
     # forecast
     death = death_hours(G, csr=csr)
     out_t = widest_out_times(csr, death, roots=r)
 
+    # a link cutting exactly one node is that site's own access link; everything else cuts others
+    cuts_others = (elements["element_type"] == "node").to_numpy() | (
+        elements["nodes_lost"].to_numpy() > 1
+    )
     frames = [
         _agg("nodes", nodes, None),
         _agg("subscribers", nodes, "subscribers"),
@@ -385,6 +411,9 @@ def compute_snapshot(
         _agg("bridges", elements[elements["element_type"] == "link"], None),
         _agg("hidden_srlgs", srlgs[srlgs["hidden"]], None),
         _agg("srlgs_cutting", srlgs[srlgs["nodes_lost"] > 0], None),
+        _agg("spofs_cutting_others", elements[cuts_others], None),
+        _agg("single_homed_sites", elements[~cuts_others], None),
+        _agg("cores", pd.DataFrame(index=range(len(r))), None),
     ]
     forecast = []
     for h in hours:
@@ -410,7 +439,9 @@ def compute_snapshot(
     aggregates["horizon_hours"] = aggregates["horizon_hours"].astype(float)
     aggregates["value"] = aggregates["value"].astype(float)
 
-    sub_int = np.rint(w).astype(np.int64)
+    warnings = coverage_warnings(total_nodes=csr.n, cores=len(r), served_nodes=int(served.sum()))
+    warn_coverage(warnings)
+    sub_int = whole_counts(w)  # each site <= 10**9 (feeds): int64 sums cannot overflow
     by_cause = nodes_out.groupby("cause").size().to_dict() if len(nodes_out) else {}
     summary: dict[str, Any] = {
         "nodes_out": len(nodes_out),
@@ -419,10 +450,14 @@ def compute_snapshot(
         "root_causes": int(nodes_out["root_cause"].sum()) if len(nodes_out) else 0,
         "node_spofs": len(n_idx),
         "link_spofs": len(l_idx),
+        "spofs_cutting_others": int(cuts_others.sum()),
+        "single_homed_sites": int((~cuts_others).sum()),
         "single_homed_nodes": int(sh.sum()),
         "single_homed_subscribers": int(sub_int[sh].sum()),
         "srlgs": len(srlgs),
         "hidden_srlgs": int(srlgs["hidden"].sum()) if len(srlgs) else 0,
+        "cores": int(len(r)),
+        "warnings": warnings,
         "forecast": forecast,
         "top_n": int(top_n),
         "top_elements": [

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from resilience.analysis.coverage import coverage_warnings
 from resilience.errors import ResilienceError
 from resilience.reports import charts
 from resilience.reports.escape import csv_safe
@@ -74,7 +75,8 @@ _FORECAST_SUBS = ("forecast_subscribers_out",)
 
 _ELEMENT_COLS = ["element_type", "element_id", "nodes_lost", "subscribers_lost", "kind",
                  "operator", "prefecture", "municipality"]
-_SRLG_COLS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden"]
+_SRLG_COLS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden", "hidden_nodes",
+              "hidden_subscribers"]
 _OUT_COLS = ["node_id", "cause", "root_cause", "upstream", "kind", "operator", "prefecture",
              "municipality", "subscribers", "lat", "lon"]
 _AGG_COLS = ["metric", "operator", "prefecture", "municipality", "kind", "state", "cause",
@@ -211,6 +213,26 @@ def _frame(df: pd.DataFrame | None, cols: Sequence[str]) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = None
     return df
+
+
+def _spof_split(elements: pd.DataFrame) -> dict[str, int]:
+    """Single points of failure that cut other sites, and sites that hang on their own access
+    link (a link whose blast radius is that one site), as in the snapshot summary.
+
+    >>> _spof_split(pd.DataFrame({"element_type": ["node", "link", "link"], "nodes_lost": [3, 2, 1]}))
+    {'spofs_cutting_others': 2, 'single_homed_sites': 1}
+    """
+    lost = pd.to_numeric(elements["nodes_lost"], errors="coerce").fillna(0)
+    others = (elements["element_type"] == "node") | (lost > 1)
+    return {"spofs_cutting_others": int(others.sum()), "single_homed_sites": int((~others).sum())}
+
+
+def _count_or_none(value: Any, measured: Any = None) -> int | None:
+    """A stored count, or ``None`` when the row predates it (``measured`` 0 or missing)."""
+    gate = value if measured is None else measured
+    if gate is None or pd.isna(gate) or int(gate) == 0:
+        return None
+    return int(value)
 
 
 def _cause_counts(nodes_out: pd.DataFrame) -> dict[str, int]:
@@ -481,6 +503,11 @@ def build_report(
         "backhaul_share": backhaul_share if len(nodes_out) else None,
         "spofs": int(len(elements)),
         "hidden_spofs": int(srlgs["hidden"].fillna(False).astype(bool).sum()),
+        **_spof_split(elements),
+        # snapshots before the ``cores`` summary key: 0 served nodes still says so
+        "warnings": coverage_warnings(total_nodes=int(snap.total_nodes),
+                                      cores=int(snap.summary.get("cores", 1)),
+                                      served_nodes=int(snap.served_nodes)),
     }
     change = None
     if previous is not None:
@@ -527,7 +554,10 @@ def build_report(
     hidden = hidden.sort_values(["subscribers_lost", "nodes_lost"], ascending=False, kind="stable")
     hidden_rows = [
         {"srlg": r.srlg, "links": int(r.links), "nodes": int(r.nodes_lost),
-         "subscribers": int(r.subscribers_lost), "share": float(r.subscribers_lost) / served_subs}
+         "subscribers": int(r.subscribers_lost), "share": float(r.subscribers_lost) / served_subs,
+         # rows stored before the hidden part was measured hold 0: shown as not known
+         "hidden_nodes": _count_or_none(r.hidden_nodes),
+         "hidden_subscribers": _count_or_none(r.hidden_subscribers, r.hidden_nodes)}
         for r in hidden.head(top_n).itertuples()
     ]
 

@@ -180,7 +180,7 @@ def read_snapshot(engine: Engine, snapshot_id: int) -> Snapshot | None:
         aggregates = _frame(conn, snapshot_aggregates, sid, AGGREGATE_COLUMNS)
     for df, ints in (
         (elements, ("nodes_lost", "subscribers_lost")),
-        (srlgs, ("links", "nodes_lost", "subscribers_lost")),
+        (srlgs, ("links", "nodes_lost", "subscribers_lost", "hidden_nodes", "hidden_subscribers")),
         (nodes_out, ("subscribers",)),
     ):
         for c in ints:

@@ -71,7 +71,11 @@ def test_summary_numbers_equal_the_snapshot(filled, tmp_path):
     assert _by_id(html, "subscribers-out-change") == (
         f"+{now['subscribers_out'] - prev['subscribers_out']:,}"
     )
-    assert _by_id(html, "spof-count") == fmt_int(len(now["elements"]))
+    # the headline separates SPOFs that cut other sites from sites on their own access link
+    others = [e for e in now["elements"] if e["element_type"] == "node" or e["nodes_lost"] > 1]
+    assert others
+    assert _by_id(html, "spof-count") == fmt_int(len(others))
+    assert _by_id(html, "single-homed-sites") == fmt_int(len(now["elements"]) - len(others))
     assert _by_id(html, "damage-total") == fmt_int(len(now["out"]))
     assert "2024-01-03 12:10 JST" in _by_id(html, "as-of")  # 44 h after 16:10 JST on 1 January
 
@@ -231,6 +235,39 @@ def test_report_from_the_real_pipeline(contract_files, tmp_path):
     assert _by_id(html, "damage-total") == "2"
     assert "Wajima" in html[html.index('<section id="damage">') :]
     assert "<td>72 h</td>" in html  # the forecast of summary['forecast']
+    assert "coverage-warning" not in html  # a core, and sites served: nothing to warn about
+
+
+def test_hidden_part_and_headline_from_the_real_pipeline(contract_files, tmp_path):
+    """The five-site network: R1 cuts 4 sites (700) and hides A1 and B2 (200); 4 SPOFs cut
+    other sites (C1, A1, B1, L2) and 1 site (B3) hangs on its own access link (L5)."""
+    from resilience import api
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    api.ingest(list(contract_files), db_url=url)
+    api.analyze(db_url=url)
+    html = write_report(api.engine(url), tmp_path / "out").read_text(encoding="utf-8")
+    assert _by_id(html, "spof-count") == "4"
+    assert _by_id(html, "single-homed-sites") == "1"
+    assert _by_id(html, "hidden-spof-count") == "1"
+    hidden = html[html.index('<section id="hidden-spofs">') : html.index('<section id="forecast">')]
+    row = re.search(r"<tr><td class=\"id\">R1</td>(.*?)</tr>", hidden, re.S)
+    assert row, hidden
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(1))
+    assert cells == ["2", "4", "700", "2", "200"]
+
+
+def test_no_core_is_said_in_the_report():
+    snap = SnapshotView(id=1, as_of=datetime(2024, 1, 1, tzinfo=UTC), total_nodes=5,
+                        total_subscribers=700, served_nodes=0, served_subscribers=0,
+                        summary={"cores": 0})
+    html = build_report(snap, generated_at=datetime(2024, 1, 1, tzinfo=UTC))
+    assert "no core node" in html[html.index('id="coverage-warning"'):][:400]
+    assert html.count('id="coverage-warning"') == 1
+    cored = SnapshotView(id=1, as_of=datetime(2024, 1, 1, tzinfo=UTC), total_nodes=5,
+                         total_subscribers=700, served_nodes=0, served_subscribers=0,
+                         summary={"cores": 2})
+    assert "0 of 5 nodes are served" in build_report(cored)
 
 
 def test_cli_report_prints_the_path(filled, tmp_path):
