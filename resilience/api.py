@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
-    "scenario_from_options", "whatif", "forecast", "replay", "report",
+    "scenario_from_options", "whatif", "forecast", "replay", "report", "archive_dir",
+    "quarantine_list", "quarantine_retry", "set_kind", "inventory_history",
 ]
 
 
@@ -98,10 +99,16 @@ def ingest(
     db_url: str | None = None,
     graphml_cores: tuple[str, ...] = (),
     on_file: Callable[[IngestResult], None] | None = None,
+    force: bool = False,
+    namespace: str | None = None,
+    allow_redefine: bool = False,
 ) -> list[IngestResult]:
     """Ingest feed files (kind detected from the header) in dependency order.
 
-    Raises :class:`resilience.errors.BadInput` before storing anything if a file cannot be read.
+    ``force`` re-reads files already ingested; ``namespace`` names a GraphML file's ids;
+    ``allow_redefine`` lets a file take over elements of another source (docs/recovery.md).
+    Raises :class:`resilience.errors.BadInput` before storing anything if a file cannot be read
+    (and, for that file, when it would redefine another source's elements).
     """
     from resilience.feeds.ingest import ingest_paths
 
@@ -111,11 +118,97 @@ def ingest(
     return ingest_paths(
         eng,
         paths,
-        archive_dir=settings.path("var/archive"),
+        archive_dir=archive_dir(db_url),
         graphml_cores=graphml_cores,
         future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
         on_file=on_file,
+        force=force,
+        namespace=namespace,
+        allow_redefine=allow_redefine,
     )
+
+
+def archive_dir(db_url: str | None = None) -> Path:
+    """Where ingested feed files are archived: beside a SQLite database file
+    (``<its folder>/archive``), else ``RESILIENCE_HOME/var/archive`` (PostgreSQL).
+
+    >>> str(archive_dir("sqlite:////srv/noc/r.db"))
+    '/srv/noc/archive'
+    """
+    from resilience.feeds.ingest import archive_dir_for
+
+    return archive_dir_for(resolve_db_url(db_url), load_settings().path("var/archive"))
+
+
+@_store_guard
+def quarantine_list(
+    *, db_url: str | None = None, file: str | None = None, rule: str | None = None, status: str = "open"
+) -> list[dict]:
+    """Quarantined rows ``{"id", "file", "line", "field", "value", "rule", "reason", "status"}``
+    (``status``: open, resolved or all; ``file``: path, file name or sha256 prefix; ``rule``:
+    rule name or words of the reason)."""
+    from resilience.store.repo import list_quarantine
+
+    ensure_schema(db_url)
+    with engine(db_url).connect() as conn:
+        df = list_quarantine(conn, file=file, rule=rule, status=status)
+    return [
+        {"id": int(r["id"]), "file": r["path"], "line": None if _isna(r["line"]) else int(r["line"]),
+         "field": r["field"], "value": r["value"], "rule": r["rule"], "reason": r["reason"],
+         "status": r["status"]}
+        for r in df.to_dict("records")
+    ]
+
+
+def _isna(value) -> bool:
+    """``None`` or NaN (a nullable integer column read through pandas)."""
+    return value is None or value != value
+
+
+@_store_guard
+def quarantine_retry(
+    *, db_url: str | None = None, file: str | None = None, rule: str | None = None
+) -> dict:
+    """Validate the open quarantined rows again against the current store and store those that
+    pass (see :func:`resilience.feeds.ingest.retry_quarantine`); returns
+    ``{"retried", "stored", "still_quarantined"}``."""
+    from resilience.feeds.ingest import retry_quarantine
+
+    ensure_schema(db_url)
+    s = load_settings()
+    return retry_quarantine(engine(db_url), file=file, rule=rule,
+                            future_tolerance=timedelta(minutes=s.future_tolerance_minutes)).as_dict()
+
+
+@_store_guard
+def set_kind(
+    node_ids: Iterable[str], kind: str, *, db_url: str | None = None, namespace: str | None = None
+) -> list[dict]:
+    """Change the role of stored nodes (e.g. make GraphML nodes cores) without re-delivering a
+    file; each change is recorded in the inventory history. Returns
+    ``[{"node_id", "old_kind", "new_kind"}]`` for the nodes that changed.
+
+    Raises :class:`resilience.errors.BadInput` for an unknown kind or node (nothing changed).
+    """
+    from resilience.feeds.ingest import set_kind as _set_kind
+
+    ensure_schema(db_url)
+    changed = _set_kind(engine(db_url), list(node_ids), kind, namespace=namespace)
+    return [{"node_id": i, "old_kind": old, "new_kind": kind} for i, old in changed]
+
+
+@_store_guard
+def inventory_history(*, db_url: str | None = None, element_id: str | None = None) -> list[dict]:
+    """Recorded inventory changes (of one element, or all), oldest first:
+    ``{"element_type", "element_id", "field", "old_value", "new_value", "source", "origin",
+    "changed_at"}``."""
+    from resilience.store.repo import inventory_changes
+
+    ensure_schema(db_url)
+    with engine(db_url).connect() as conn:
+        df = inventory_changes(conn, element_id)
+    cols = ["element_type", "element_id", "field", "old_value", "new_value", "source", "origin", "changed_at"]
+    return [{c: (r[c].isoformat() if c == "changed_at" else r[c]) for c in cols} for r in df.to_dict("records")]
 
 
 @_store_guard
@@ -273,13 +366,12 @@ def replay(
     from resilience.feeds.ingest import ingest_file
     from resilience.feeds.readers import read_feed
     from resilience.sample.replay import replay_schedule
-    s = load_settings()
     ensure_schema(db_url)
     eng = engine(db_url)
     rows = []
     for at, files in replay_schedule(directory, step=step):
         for f in files:
-            ingest_file(eng, f, raw=read_feed(f), archive_dir=s.path("var/archive"))
+            ingest_file(eng, f, raw=read_feed(f), archive_dir=archive_dir(db_url))
         out = _analyze(db_url, at, None).nodes_out
         bs = out[out["kind"] == "base_station"]
         row = {

@@ -106,25 +106,45 @@ def ingest(
     core: Annotated[
         str, typer.Option("--core", help="GraphML: comma-separated node ids that are the cores")
     ] = "",
+    namespace: Annotated[str | None, typer.Option(
+        "--namespace", help="GraphML: namespace of the ids (default: the network's name, else the file stem)")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Re-read files already ingested (same sha256) on purpose")] = False,
+    allow_redefine: Annotated[bool, typer.Option(
+        "--allow-redefine", help="Let these files take over elements that another source defined")] = False,
 ) -> None:
-    """Ingest feed files; the kind (inventory, status, power, GraphML) is detected from the header."""
+    """Ingest feed files; the kind (inventory, status, power, GraphML) is detected from the header.
+
+    Recovery (re-ingest on purpose, namespaces, roles): docs/recovery.md.
+    """
     from resilience import api
 
     results = []
+    cores = tuple(c.strip() for c in core.split(",") if c.strip())
+    opts = dict(db_url=state.db_url, graphml_cores=cores, namespace=namespace, force=force,
+                allow_redefine=allow_redefine)
     try:
         if fmt is Format.table:
             from rich.progress import Progress
 
             with Progress(transient=True) as progress:
                 task = progress.add_task("ingesting", total=len(paths))
-                results = api.ingest(
-                    paths, db_url=state.db_url, graphml_cores=tuple(c for c in core.split(",") if c),
-                    on_file=lambda _r: progress.advance(task),
-                )
+                results = api.ingest(paths, on_file=lambda _r: progress.advance(task), **opts)
         else:
-            results = api.ingest(paths, db_url=state.db_url, graphml_cores=tuple(c for c in core.split(",") if c))
+            results = api.ingest(paths, **opts)
     except BadInput as exc:
         _fail_bad_input(exc)
+    for r in results:
+        if r.redefined:
+            typer.echo(f"note: {r.path}: took over {r.redefined} elements defined by another source "
+                       "(--allow-redefine; see the inventory history)", err=True)
+        if r.already_ingested and r.kind == "graphml" and cores:
+            typer.echo(f"note: {r.path} was already ingested: --core applied as a role change "
+                       f"({r.roles_changed} nodes made cores); change roles with "
+                       "`resilience inventory set-kind IDS KIND`", err=True)
+        if r.already_ingested and r.kind == "graphml" and namespace:
+            typer.echo(f"note: {r.path} was already ingested: --namespace changes nothing without --force",
+                       err=True)
     rows = [r.as_dict() for r in results]
     if fmt is Format.json:
         sys.stdout.write(json.dumps({"files": rows}) + "\n")
@@ -374,6 +394,95 @@ def replay(
              **{c: r["by_cause"].get(c, 0) for c in ("power", "backhaul", "power+backhaul", "equipment", "unknown")}}
             for r in rows]
     _print_rows(flat, fmt, "replay")
+
+
+# --- quarantine and inventory commands (recovery: docs/recovery.md) ----------------------------
+
+quarantine_app = typer.Typer(help="List and retry quarantined rows.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+inventory_app = typer.Typer(help="Change inventory roles without re-delivering files.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+
+
+class QuarantineStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
+FileOpt = Annotated[str | None, typer.Option("--file", help="Path as ingested, file name, or sha256 prefix")]
+RuleOpt = Annotated[str | None, typer.Option("--rule", help="Rule name, or words of the reason (e.g. 'unknown node')")]
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    file: FileOpt = None,
+    rule: RuleOpt = None,
+    status: Annotated[QuarantineStatus, typer.Option("--status", help="open, resolved or all")] = QuarantineStatus.open,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Quarantined rows with file, line, field, value, rule and reason."""
+    from resilience import api
+
+    rows = api.quarantine_list(db_url=state.db_url, file=file, rule=rule, status=status.value)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"rows": rows}, default=str, ensure_ascii=False) + "\n")
+        return
+    _print_rows(rows, fmt, f"quarantine ({status.value})")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(file: FileOpt = None, rule: RuleOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Validate the open quarantined rows again against the current store; store those that pass."""
+    from resilience import api
+
+    result = api.quarantine_retry(db_url=state.db_url, file=file, rule=rule)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    if fmt is Format.csv:
+        _print_rows([result], fmt)
+        return
+    typer.echo(f"retried {result['retried']} rows: {result['stored']} stored, "
+               f"{result['still_quarantined']} still quarantined")
+
+
+@inventory_app.command("set-kind")
+def inventory_set_kind(
+    ids: Annotated[str, typer.Argument(help="Comma-separated node ids, e.g. 0,12 or Sinet:0,Sinet:12")],
+    kind: Annotated[str, typer.Argument(help="core, aggregation, base_station, cable_headend, ...")],
+    namespace: Annotated[str | None, typer.Option("--namespace", help="GraphML namespace of the ids")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Change the role of nodes (e.g. choose the cores of a GraphML import); recorded in history."""
+    from resilience import api
+
+    try:
+        changed = api.set_kind(_split(ids), kind, db_url=state.db_url, namespace=namespace)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"changed": changed}) + "\n")
+        return
+    if not changed and fmt is Format.table:
+        typer.echo(f"no change: every node given is already {kind}")
+        return
+    _print_rows(changed, fmt, "roles changed")
+
+
+@inventory_app.command("history")
+def inventory_history(
+    element: Annotated[str | None, typer.Option("--id", help="One node or link id")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Recorded inventory changes: what, when, old and new value, source and origin."""
+    from resilience import api
+
+    rows = api.inventory_history(db_url=state.db_url, element_id=element)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"changes": rows}, default=str, ensure_ascii=False) + "\n")
+        return
+    _print_rows(rows, fmt, "inventory changes")
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Float, Integer, String, func, select, text
+from sqlalchemy import Connection, Float, Integer, String, bindparam, func, select, text
 
 from resilience.store import tables as t
 
@@ -44,6 +44,12 @@ __all__ = [
     "bulk_insert",
     "feed_marks",
     "STATUS_TABLES",
+    "current_values",
+    "set_kind",
+    "inventory_changes",
+    "list_quarantine",
+    "update_quarantine",
+    "supersede_quarantine",
 ]
 
 _stage_counter = itertools.count()
@@ -67,24 +73,96 @@ def feed_file_record(conn: Connection, sha256: str) -> dict | None:
 
 
 def record_feed_file(conn: Connection, *, sha256: str, path: str, kind: str, rows: int,
-                     accepted: int, quarantined: int) -> None:
-    """Archive the file's sha256 and counts (a second delivery of the same bytes is a no-op)."""
-    conn.execute(t.feed_files.insert().values(
-        sha256=sha256, path=path, kind=kind, rows=rows, accepted=accepted,
-        quarantined=quarantined, ingested_at=datetime.now(UTC)))
+                     accepted: int, quarantined: int, replace: bool = False) -> None:
+    """Archive the file's sha256 and counts (a second delivery of the same bytes is a no-op);
+    ``replace``: a deliberate re-ingest (``ingest --force``) updates the record instead."""
+    values = dict(path=path, kind=kind, rows=rows, accepted=accepted, quarantined=quarantined,
+                  ingested_at=datetime.now(UTC))
+    if replace and feed_file_record(conn, sha256):
+        conn.execute(t.feed_files.update().where(t.feed_files.c.sha256 == sha256).values(**values))
+        return
+    conn.execute(t.feed_files.insert().values(sha256=sha256, **values))
 
 
-def add_quarantine(conn: Connection, *, sha256: str, path: str, kind: str, rejects: Sequence) -> None:
-    """Store rejected rows with file, line, field, value and the rule broken."""
+def add_quarantine(conn: Connection, *, sha256: str, path: str, kind: str, rejects: Sequence,
+                   records: Sequence[str | None] | None = None,
+                   row_kinds: Sequence[str | None] | None = None) -> None:
+    """Store rejected rows with file, line, field, value and the rule broken; ``records`` (JSON
+    of each row's fields, ``None`` when the row could not be split into fields) and
+    ``row_kinds`` (the part of the file: nodes, links, node_status, ...) make them retryable."""
     if not rejects:
         return
     now = datetime.now(UTC)
+    records = records if records is not None else [None] * len(rejects)
+    row_kinds = row_kinds if row_kinds is not None else [None] * len(rejects)
     conn.execute(t.quarantine.insert(), [
         {"file_sha256": sha256, "path": path, "kind": kind, "line": r.line, "field": r.field,
          "value": None if r.value is None else str(r.value)[:1000], "rule": r.rule,
-         "reason": r.reason, "created_at": now}
-        for r in rejects
+         "reason": r.reason, "created_at": now, "record": rec, "row_kind": rk, "status": "open",
+         "retries": 0}
+        for r, rec, rk in zip(rejects, records, row_kinds, strict=True)
     ])
+
+
+def list_quarantine(conn: Connection, *, file: str | None = None, rule: str | None = None,
+                    status: str = "open", limit: int | None = None) -> pd.DataFrame:
+    """Quarantined rows, oldest first: ``status`` ``open``, ``resolved`` or ``all``; ``file``
+    matches the path as given at ingest, its file name, or a prefix of its sha256; ``rule``
+    matches the rule name or words of the reason (case-insensitive)."""
+    q = t.quarantine
+    stmt = select(q).order_by(q.c.id)
+    if status != "all":
+        stmt = stmt.where(q.c.status == status)
+    if file:
+        stmt = stmt.where((q.c.path == file) | q.c.path.like("%/" + _like(file), escape="\\")
+                          | q.c.file_sha256.like(_like(file.lower()) + "%", escape="\\"))
+    if rule:
+        pat = "%" + _like(rule.lower()) + "%"
+        stmt = stmt.where((func.lower(q.c.rule) == rule.lower())
+                          | func.lower(q.c.reason).like(pat, escape="\\"))
+    if limit:
+        stmt = stmt.limit(limit)
+    res = conn.execute(stmt)
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+def _like(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def update_quarantine(conn: Connection, rows: Sequence[dict], now: datetime | None = None) -> None:
+    """After a retry: each of ``rows`` (``id`` plus ``status``, and ``resolution`` or the
+    refreshed ``rule, field, value, reason``) gets ``retries + 1`` and ``retried_at``."""
+    if not rows:
+        return
+    now = now or datetime.now(UTC)
+    q = t.quarantine
+    resolved = [r for r in rows if r["status"] == "resolved"]
+    failing = [r for r in rows if r["status"] != "resolved"]
+    if resolved:
+        conn.execute(
+            q.update().where(q.c.id == bindparam("qid")).values(
+                status="resolved", resolution=bindparam("resolution"), resolved_at=now,
+                retried_at=now, retries=q.c.retries + 1),
+            [{"qid": r["id"], "resolution": r["resolution"]} for r in resolved])
+    if failing:
+        conn.execute(
+            q.update().where(q.c.id == bindparam("qid")).values(
+                rule=bindparam("rule"), field=bindparam("field"), value=bindparam("value"),
+                reason=bindparam("reason"), retried_at=now, retries=q.c.retries + 1),
+            [{"qid": r["id"], "rule": r["rule"], "field": r["field"],
+              "value": None if r["value"] is None else str(r["value"])[:1000], "reason": r["reason"]}
+             for r in failing])
+
+
+def supersede_quarantine(conn: Connection, sha256: str, resolution: str) -> int:
+    """Mark the open quarantine rows of one file resolved (its deliberate re-ingest quarantines
+    again what still fails); return how many."""
+    q = t.quarantine
+    return conn.execute(
+        q.update().where((q.c.file_sha256 == sha256) & (q.c.status == "open")).values(
+            status="resolved", resolution=resolution, resolved_at=datetime.now(UTC))
+    ).rowcount
 
 
 # --- staging ---------------------------------------------------------------------------------
@@ -156,9 +234,14 @@ def _drop(conn: Connection, name: str) -> None:
 
 
 def _upsert(conn: Connection, table: str, key: str, frame: pd.DataFrame, types: dict[str, str],
-            where: str = "") -> None:
+            where: str = "", origin: str = "ingest", sha256: str | None = None) -> None:
     stage = _stage(conn, frame, types)
     cols = list(types)
+    if table == "links":  # a CSV / JSON Lines link belongs to the source of its end a
+        conn.exec_driver_sql(
+            f"UPDATE {stage} SET source = COALESCE((SELECT 'feed:' || n.operator FROM nodes n "
+            f"WHERE n.node_id = {stage}.a), '') WHERE source IS NULL")
+    _record_changes(conn, table, key, stage, cols, origin, sha256)
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} WHERE true "
@@ -169,29 +252,125 @@ def _upsert(conn: Connection, table: str, key: str, frame: pd.DataFrame, types: 
 
 _NODE_TYPES = {"node_id": "TEXT", "kind": "TEXT", "operator": "TEXT", "name": "TEXT", "lat": "REAL",
                "lon": "REAL", "prefecture": "TEXT", "municipality": "TEXT", "subscribers": "BIGINT",
-               "battery_hours": "REAL", "power_feed": "TEXT"}
+               "battery_hours": "REAL", "power_feed": "TEXT", "source": "TEXT"}
 _LINK_TYPES = {"link_id": "TEXT", "a": "TEXT", "b": "TEXT", "medium": "TEXT",
-               "capacity_mbps": "REAL", "srlg": "TEXT"}
+               "capacity_mbps": "REAL", "srlg": "TEXT", "source": "TEXT"}
 
 
-def upsert_nodes(conn: Connection, good: pd.DataFrame) -> None:
-    """Insert or update inventory nodes (validated, typed rows)."""
+def upsert_nodes(conn: Connection, good: pd.DataFrame, *, origin: str = "ingest",
+                 sha256: str | None = None) -> None:
+    """Insert or update inventory nodes (validated, typed rows; ``source`` defaults to
+    ``feed:<operator>``). Every changed field of an existing node is recorded in
+    ``inventory_changes`` (``origin``, ``sha256``: what made the change)."""
     if good.empty:
         return
     f = good.copy()
     for c in ("name", "prefecture", "municipality", "power_feed"):
         f[c] = f[c].fillna("")
     f["subscribers"] = f["subscribers"].astype(np.int64)
-    _upsert(conn, "nodes", "node_id", f, _NODE_TYPES)
+    if "source" not in f:
+        f["source"] = "feed:" + f["operator"].astype(str)
+    _upsert(conn, "nodes", "node_id", f, _NODE_TYPES, origin=origin, sha256=sha256)
 
 
-def upsert_links(conn: Connection, good: pd.DataFrame) -> None:
-    """Insert or update inventory links (validated, typed rows)."""
+def upsert_links(conn: Connection, good: pd.DataFrame, *, origin: str = "ingest",
+                 sha256: str | None = None) -> None:
+    """Insert or update inventory links (validated, typed rows; ``source`` defaults to
+    ``feed:<operator of end a>``); changes recorded as for :func:`upsert_nodes`."""
     if good.empty:
         return
     f = good.copy()
     f["srlg"] = f["srlg"].fillna("")
-    _upsert(conn, "links", "link_id", f, _LINK_TYPES)
+    if "source" not in f:
+        f["source"] = None
+    _upsert(conn, "links", "link_id", f, _LINK_TYPES, origin=origin, sha256=sha256)
+
+
+def current_values(conn: Connection, table: str, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of every ``nodes`` or ``links`` row, indexed by id (all text)."""
+    key = {"nodes": "node_id", "links": "link_id"}[table]
+    allowed = {c.name for c in t.metadata.tables[table].columns}
+    if not set(columns) <= allowed:
+        raise ValueError(f"unknown columns of {table}: {sorted(set(columns) - allowed)}")
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}")  # identifiers checked above
+        df = pd.DataFrame.from_records(cur.fetchall(), columns=[key, *columns])
+    finally:
+        cur.close()
+    return df.set_index(key)
+
+
+def _record_changes(conn: Connection, table: str, key: str, stage: str, cols: list[str],
+                    origin: str, sha256: str | None) -> None:
+    """One ``inventory_changes`` row per field of an existing element that ``stage`` changes."""
+    distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    fields = [c for c in cols if c != key]
+    changed = f"chg_{next(_stage_counter)}"
+    temp = "CREATE TEMP TABLE {} ON COMMIT DROP AS" if conn.dialect.name == "postgresql" else "CREATE TEMP TABLE {} AS"
+    conn.exec_driver_sql(
+        f"{temp.format(changed)} SELECT s.{key} AS element_id, s.source AS element_source, "
+        + ", ".join(f"CAST(c.{f} AS TEXT) AS old_{f}, CAST(s.{f} AS TEXT) AS new_{f}" for f in fields)
+        + f" FROM {stage} s JOIN {table} c ON c.{key} = s.{key} WHERE "
+        + " OR ".join(f"s.{f} {distinct} c.{f}" for f in fields)
+    )
+    element = {"nodes": "node", "links": "link"}[table]
+    selects = " UNION ALL ".join(
+        f"SELECT element_id, '{f}' AS field, old_{f} AS old_value, new_{f} AS new_value, element_source "
+        f"FROM {changed} WHERE old_{f} {distinct} new_{f}" for f in fields
+    )
+    conn.execute(
+        text(f"INSERT INTO inventory_changes (element_type, element_id, field, old_value, new_value, "
+             f"source, origin, file_sha256, changed_at) SELECT '{element}', element_id, field, old_value, "
+             f"new_value, COALESCE(element_source, ''), :origin, :sha, :now FROM ({selects}) ch")
+        .bindparams(bindparam("now", type_=t.TS)),
+        {"origin": origin, "sha": sha256, "now": datetime.now(UTC)},
+    )
+    _drop(conn, changed)
+
+
+def set_kind(conn: Connection, node_ids: Sequence[str], kind: str, *, origin: str = "set-kind") -> list[tuple[str, str]]:
+    """Change the role (kind) of existing nodes; return ``(node_id, old kind)`` for each node
+    whose kind changed (each change is recorded in ``inventory_changes``). The caller checks
+    that ``kind`` is a known kind and the nodes exist.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> import pandas as pd
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.begin() as conn:
+    ...     upsert_nodes(conn, pd.DataFrame({"node_id": ["n:0"], "kind": ["aggregation"], "operator": ["x"],
+    ...         "name": [""], "lat": [None], "lon": [None], "prefecture": [""], "municipality": [""],
+    ...         "subscribers": [0], "battery_hours": [0.0], "power_feed": [""]}))
+    ...     set_kind(conn, ["n:0"], "core"), set_kind(conn, ["n:0"], "core")
+    ([('n:0', 'aggregation')], [])
+    """
+    n = t.nodes
+    old = dict(conn.execute(select(n.c.node_id, n.c.kind).where(n.c.node_id.in_(list(node_ids)))).all())
+    changed = [(i, old[i]) for i in dict.fromkeys(node_ids) if i in old and old[i] != kind]
+    if not changed:
+        return []
+    ids = [i for i, _ in changed]
+    sources = dict(conn.execute(select(n.c.node_id, n.c.source).where(n.c.node_id.in_(ids))).all())
+    conn.execute(n.update().where(n.c.node_id.in_(ids)).values(kind=kind))
+    now = datetime.now(UTC)
+    conn.execute(t.inventory_changes.insert(), [
+        {"element_type": "node", "element_id": i, "field": "kind", "old_value": o, "new_value": kind,
+         "source": sources.get(i, ""), "origin": origin, "file_sha256": None, "changed_at": now}
+        for i, o in changed
+    ])
+    return changed
+
+
+def inventory_changes(conn: Connection, element_id: str | None = None) -> pd.DataFrame:
+    """The recorded inventory changes (of one element, or all), oldest first."""
+    c = t.inventory_changes
+    stmt = select(c).order_by(c.c.id)
+    if element_id is not None:
+        stmt = stmt.where(c.c.element_id == element_id)
+    res = conn.execute(stmt)
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
 _STATUS = {
@@ -205,14 +384,17 @@ _STATUS = {
 }
 
 
-def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -> None:
+def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str, *,
+                 skip_existing: bool = False) -> None:
     """Apply a status feed: transitions to history, newest row per element to current state.
 
     A row identical (same state, same power) to the state before it adds no history row; a
     row older than the stored current state goes to history only. The current-state rows
     inserted or updated get ``seq`` = the next value of the change sequence (taken in the
     caller's transaction: a rolled-back ingest leaves the counter as it was); rows older than
-    the stored state keep theirs. See :func:`load_state_changes`.
+    the stored state keep theirs. See :func:`load_state_changes`. ``skip_existing`` (a file
+    re-read on purpose, or quarantined rows retried): a transition already in history with the
+    same element and time is not added again.
     """
     if good.empty:
         return
@@ -234,7 +416,9 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str) -
         f"INSERT INTO {history} ({key}, {', '.join(vcols)}, file_sha256) "
         f"SELECT s.{key}, {', '.join('s.' + c for c in vcols)}, :sha "
         f"FROM {stage} s LEFT JOIN {current} c ON c.{key} = s.{key} "
-        f"WHERE (s.first_in_file = 1 AND (c.{key} IS NULL OR {differs})) OR s.changed = 1"
+        f"WHERE ((s.first_in_file = 1 AND (c.{key} IS NULL OR {differs})) OR s.changed = 1)"
+        + (f" AND NOT EXISTS (SELECT 1 FROM {history} h WHERE h.{key} = s.{key} "
+           f"AND h.observed_at = s.observed_at)" if skip_existing else "")
     ), {"sha": sha256})
     seq = _next_seq(conn)
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*vcols, "seq"))
@@ -265,7 +449,7 @@ def _next_seq(conn: Connection) -> int:
 
 
 # Bookkeeping columns not returned by the readers (the frames hold the feed's columns only).
-_HIDDEN = frozenset({"seq"})
+_HIDDEN = frozenset({"seq", "source"})
 _PARAM = {"sqlite": "?", "postgresql": "%s"}  # the drivers' parameter markers
 
 

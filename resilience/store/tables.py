@@ -13,7 +13,7 @@ Example
 -------
 >>> from resilience.store.tables import metadata
 >>> sorted(metadata.tables)[:3]
-['feed_files', 'link_status', 'link_status_history']
+['feed_files', 'inventory_changes', 'link_status']
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "power_status_history",
     "status_seq",
     "quarantine",
+    "inventory_changes",
     "snapshots",
     "snapshot_elements",
     "snapshot_srlgs",
@@ -134,6 +135,9 @@ nodes = Table(
     Column("subscribers", BigInteger, nullable=False, default=0),
     Column("battery_hours", Float, nullable=False, default=0.0),
     Column("power_feed", String(128), nullable=False, default=""),
+    # Who defines the node: feed:<operator> (CSV / JSON Lines) or graphml:<namespace>/<network>
+    # ('' = unknown: adopted by the next delivery). See docs/recovery.md.
+    Column("source", String(200), nullable=False, server_default=""),
 )
 
 links = Table(
@@ -145,6 +149,7 @@ links = Table(
     Column("medium", String(32), nullable=False),
     Column("capacity_mbps", Float),
     Column("srlg", Text, nullable=False, default=""),  # ';'-separated group ids
+    Column("source", String(200), nullable=False, server_default=""),  # as nodes.source
 )
 
 node_status = Table(
@@ -238,6 +243,37 @@ quarantine = Table(
     Column("rule", String(128), nullable=False),  # e.g. expect_column_values_to_be_in_set
     Column("reason", Text, nullable=False),
     Column("created_at", TS, nullable=False),
+    # The whole record (JSON of the row's fields; NULL when the row could not be split into
+    # fields) and the part of the file it came from (nodes, links, node_status, ...), so that
+    # `resilience quarantine retry` can validate it again. A row is never deleted: a retry that
+    # stores it marks it resolved.
+    Column("row_kind", String(32)),
+    Column("record", Text),
+    Column("status", String(16), nullable=False, server_default="open"),  # open | resolved
+    Column("resolved_at", TS),
+    Column("resolution", Text),  # how: "stored by quarantine retry", "superseded by ingest --force"
+    Column("retries", Integer, nullable=False, server_default="0"),
+    Column("retried_at", TS),
+    Index("ix_quarantine_status", "status"),
+)
+
+# Changes of existing inventory elements, one row per changed field: by a delivery (origin
+# ``ingest``), by ``resilience inventory set-kind`` (``set-kind``) or a quarantine retry
+# (``retry``). ``source`` is the element's source after the change.
+inventory_changes = Table(
+    "inventory_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("element_type", String(8), nullable=False),  # node | link
+    Column("element_id", String(128), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("source", String(200), nullable=False),
+    Column("origin", String(32), nullable=False),
+    Column("file_sha256", String(64)),
+    Column("changed_at", TS, nullable=False),
+    Index("ix_inventory_changes_element", "element_type", "element_id"),
 )
 
 snapshots = Table(

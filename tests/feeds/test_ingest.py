@@ -215,7 +215,7 @@ def test_graphml_topology_zoo_import(engine):
     assert _count(engine, t.nodes) == ref.number_of_nodes()
     with engine.connect() as conn:
         kinds = dict(conn.execute(select(t.nodes.c.node_id, t.nodes.c.kind)).all())
-    assert kinds["0"] == "core" and set(kinds.values()) == {"core", "aggregation"}
+    assert kinds["Sinet:0"] == "core" and set(kinds.values()) == {"core", "aggregation"}
 
 
 def test_cli_exit_2_names_the_file(tmp_path):
@@ -234,4 +234,5 @@ def test_cli_json_shape(tmp_path, contract_files):
                                    "--format", "json"])
     assert res.exit_code == 0, res.output
     files = json.loads(res.stdout)["files"]
-    assert [set(f) for f in files] == [{"path", "kind", "rows", "accepted", "quarantined", "already_ingested"}] * 2
+    assert [set(f) for f in files] == [{"path", "kind", "rows", "accepted", "quarantined", "already_ingested",
+                                        "redefined", "roles_changed"}] * 2
