@@ -34,7 +34,7 @@ fuzz: venv system-deps
 	RESILIENCE_FUZZ_FACTOR=$(FUZZ_FACTOR) scripts/test.sh -m hypothesis --hypothesis-profile=fuzz --timeout=3600
 
 test-fast: venv
-	$(BIN)/pytest -q -m "not postgres and not slow and not prometheus and not chromium and not airflow and not zoo" -n 2
+	$(BIN)/pytest -q -m "not postgres and not slow and not prometheus and not chromium and not airflow" -n 2
 
 lint: venv
 	$(BIN)/ruff check resilience dags plugins tests benchmarks

@@ -39,7 +39,7 @@ from resilience.sample.known import KNOWN_LINKS_CSV, KNOWN_NODES_CSV
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-SHARED_ZOO = SHARED / "data" / "topologyzoo"
+SHARED_ZOO = Path(os.environ.get("RESILIENCE_TEST_ZOO_DIR") or SHARED / "data" / "topologyzoo")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # The network of shared/checks/contracts.sh, with hand-checked answers.

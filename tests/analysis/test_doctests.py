@@ -35,4 +35,12 @@ MODULES = [
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name):
     res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert res.failed == 0
+    assert res.attempted > 0, f"{name} has no doctest example (a module listed here must have some)"
+    assert res.failed == 0, f"{res.failed} of {res.attempted} examples of {name} failed (see the output)"
+
+
+def test_a_module_without_examples_is_caught():
+    """The count the test relies on: a module with no example attempts none."""
+    import types
+
+    assert doctest.testmod(types.ModuleType("empty", "No example here.")).attempted == 0
