@@ -285,17 +285,33 @@ def serve(
     top_n: Annotated[int | None, typer.Option("--top-n", help="Per-element series for the top N elements")] = None,
     max_sites: Annotated[int, typer.Option("--max-sites", help="Cap on per-site series of out sites")] = 2000,
     ttl: Annotated[float, typer.Option("--ttl", help="Seconds a read of the store is reused")] = 5.0,
+    label_limits: Annotated[str | None, typer.Option(
+        "--label-limits", help="Distinct values kept per label, e.g. operator=100,municipality=2000 "
+                               "(the rest fold into 'other'; default from settings)")] = None,
 ) -> None:
-    """Serve Prometheus metrics of the latest snapshot on /metrics, and /healthz."""
+    """Serve Prometheus metrics of the latest snapshot on /metrics, and /healthz.
+
+    Read only: a SQLite database file that does not exist is an error (exit 2), never created.
+    """
     from resilience.exporter import serve as run
+    from resilience.exporter.model import parse_label_limits
     from resilience.settings import load_settings
+    from resilience.store.engine import display_url
 
     s = load_settings()
     db_url = state.db_url or s.resolved_db_url()
     host, port = host or s.exporter_host, port if port is not None else s.exporter_port
-    typer.echo(f"resilience exporter on http://{host}:{port}/metrics (database {db_url.split('@')[-1]})")
-    run(db_url, host=host, port=port, top_n=top_n if top_n is not None else s.top_n,
-        max_sites_out=max_sites, ttl=ttl)
+
+    def ready(server) -> None:
+        typer.echo(f"resilience exporter on http://{host}:{server.server_port}/metrics "
+                   f"(database {display_url(db_url)})")
+
+    try:
+        limits = parse_label_limits(label_limits if label_limits is not None else s.exporter_label_limits)
+        run(db_url, host=host, port=port, top_n=top_n if top_n is not None else s.top_n,
+            max_sites_out=max_sites, ttl=ttl, label_limits=limits, ready=ready)
+    except BadInput as exc:
+        _fail_bad_input(exc)
 
 
 # --- report command (report) ------------------------------------------------------------------

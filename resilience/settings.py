@@ -43,6 +43,7 @@ class Settings:
     snapshots_kept: int = 48
     exporter_host: str = "127.0.0.1"
     exporter_port: int = 9108
+    exporter_label_limits: str = ""  # "operator=100,prefecture=100,...": distinct values kept per label
     pushgateway_url: str = ""
     report_dir: str = "var/reports"
     home: str = field(default="")

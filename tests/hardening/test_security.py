@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from resilience.errors import BadInput
 from resilience.exporter import server as exporter_server
@@ -101,15 +101,69 @@ def test_sql_text_interpolates_identifiers_only():
     assert not bad, f"SQL built from values (use bound parameters): {bad}"
 
 
-def test_repo_identifiers_come_from_fixed_tables():
+_PAYLOAD = "x'); DROP TABLE links; --"
+
+
+def test_repo_takes_table_and_kind_names_only_from_its_fixed_sets(engine):
+    """A table or feed-kind name that is not one of repo's own is refused before any SQL runs;
+    the database is untouched."""
+    import pandas as pd
+    from sqlalchemy import inspect as sa_inspect
+
     from resilience.store import repo
 
-    src = inspect.getsource(repo)
-    assert 'key = {"nodes": "node_id", "links": "link_id"}[table]' in src
-    assert re.search(r'name = f"stage_\{next\(_stage_counter\)\}"', src)
-    for kind, (current, history, key, values, _) in repo._STATUS.items():
-        assert current in t.metadata.tables and history in t.metadata.tables, kind
-        assert {key, *values} <= set(t.metadata.tables[current].c.keys())
+    before = set(sa_inspect(engine).get_table_names())
+    statements: list[str] = []
+    record = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.begin() as conn:
+            for call in (lambda: repo.known_ids(conn, _PAYLOAD),
+                         lambda: repo.apply_status(conn, _PAYLOAD, pd.DataFrame({"x": [1]}), "sha"),
+                         lambda: repo.load_state(conn, (_PAYLOAD,))):
+                with pytest.raises(KeyError):
+                    call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "DROP TABLE links" in s]
+    assert set(sa_inspect(engine).get_table_names()) == before
+
+
+def test_feed_content_never_reaches_sql_text(engine, tmp_path):
+    """Ids, names, shared-risk groups, a header and a file name carrying SQL are ingested: every
+    statement sent to the database is free of them (values go as bound parameters, executemany
+    or COPY), every temporary table is named by a counter, and the payloads are stored as data."""
+    from sqlalchemy import inspect as sa_inspect
+
+    folder = tmp_path / "drop'; DROP TABLE links; --"
+    folder.mkdir()
+    q = '"' + _PAYLOAD.replace('"', '""') + '"'
+    nodes = folder / "nodes.csv"
+    nodes.write_text(
+        "node_id,kind,operator,name,lat,lon,prefecture,municipality,subscribers,battery_hours,power_feed\n"
+        "C1,core,docomo,core,36.5,136.6,Ishikawa,Kanazawa,0,inf,F0\n"
+        f"{q},base_station,docomo,{q},37.4,136.9,{q},{q},100,3,{q}\n")
+    links = folder / "links.csv"
+    links.write_text(f"link_id,a,b,medium,capacity_mbps,srlg\n{q},C1,{q},fiber,100,{q}\n")
+    status = folder / "status.csv"
+    status.write_text("observed_at,node_id,state,power,battery_remaining_min\n"
+                      f"2024-01-01T16:10:00+09:00,{q},down,none,0\n")
+    statements: list[str] = []
+    record = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        results = [ingest_file(engine, p) for p in (nodes, links, status)]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [r.accepted for r in results] == [2, 1, 1], results
+    assert statements, "no statement was recorded: the check is broken"
+    assert not [s for s in statements if "DROP TABLE links" in s or "x')" in s]
+    temp = re.findall(r"CREATE TEMP(?:ORARY)? TABLE (\S+)", " ".join(statements))
+    assert temp and all(re.fullmatch(r"[a-z]+_\d+", name) for name in temp), temp
+    assert "links" in sa_inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert _PAYLOAD in set(conn.execute(select(t.nodes.c.node_id)).scalars())
+        assert conn.execute(select(t.links.c.srlg)).scalar_one() == _PAYLOAD
 
 
 # --- exporter on loopback ---------------------------------------------------------------------
@@ -127,11 +181,24 @@ def test_exporter_binds_to_loopback_by_default():
         server.server_close()
 
 
-def test_serve_command_defaults_to_the_settings_host():
-    from resilience import cli
+def test_serve_command_binds_where_the_settings_say(monkeypatch):
+    """``resilience serve`` asks the exporter for the settings' host (loopback as shipped, the
+    ``RESILIENCE_EXPORTER_HOST`` override when set) and for ``--host`` only when given."""
+    from typer.testing import CliRunner
 
-    src = inspect.getsource(cli.serve)
-    assert "host or s.exporter_host" in src
+    import resilience.exporter
+    from resilience.cli import app
+
+    asked: list[tuple[str, int]] = []
+    monkeypatch.setattr(resilience.exporter, "serve",
+                        lambda db_url, *, host, port, **_kw: asked.append((host, port)))
+    runner = CliRunner()
+    monkeypatch.delenv("RESILIENCE_EXPORTER_HOST", raising=False)
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    monkeypatch.setenv("RESILIENCE_EXPORTER_HOST", "127.0.0.2")
+    assert runner.invoke(app, ["serve", "--port", "0"]).exit_code == 0
+    assert runner.invoke(app, ["serve", "--host", "::1"]).exit_code == 0
+    assert asked == [("127.0.0.1", 9108), ("127.0.0.2", 0), ("::1", 9108)]
 
 
 # --- no secrets in the repository -------------------------------------------------------------
