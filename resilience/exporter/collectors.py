@@ -38,14 +38,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from resilience.exporter.model import Aggregate, ExporterSnapshot, horizon_label
+from resilience.exporter.model import BOUNDED_LABELS, Aggregate, ExporterSnapshot, horizon_label
 
 __all__ = [
     "ScrapeStats",
@@ -85,7 +85,15 @@ AGGREGATE_FAMILIES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
                 "Links whose failure cuts served nodes off the core (kind = medium).",
                 ("operator", "prefecture", "kind")),
     "hidden_srlgs": ("spof", "resilience_hidden_spof_groups",
-                     "Shared-risk link groups that cut nodes although no single link of them does.", ()),
+                     "Shared-risk link groups with a hidden part: they cut nodes that no single "
+                     "element cuts off.", ()),
+    "spofs_cutting_others": ("spof", "resilience_spofs_cutting_other_sites",
+                             "Single points of failure that cut sites other than their own (every "
+                             "node SPOF, and links cutting more than one node).",
+                             ("operator", "prefecture")),
+    "single_homed_sites": ("spof", "resilience_single_homed_sites",
+                           "Sites that hang on their own access link alone (a link SPOF cutting "
+                           "only that site).", ("operator", "prefecture")),
     "srlgs_cutting": ("spof", "resilience_srlgs_cutting",
                       "Shared-risk link groups whose failure cuts at least one served node.", ()),
     "single_homed_nodes": ("spof", "resilience_single_homed_nodes",
@@ -101,10 +109,11 @@ AGGREGATE_FAMILIES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
                                  "Subscribers out at the horizon if grid power is not restored.",
                                  ("operator", "prefecture", "horizon")),
 }
-#: Aggregate metrics deliberately not exported from ``snapshot_aggregates``: the exporter derives
-#: them from ``snapshot_nodes_out`` with the extra ``root_cause`` label (resilience_nodes_out,
-#: resilience_subscribers_out).
-AGGREGATES_DERIVED = ("nodes_out", "subscribers_out", "root_cause_nodes_out")
+#: Aggregate metrics deliberately not exported from ``snapshot_aggregates`` as they are: the
+#: exporter derives the outage counts from ``snapshot_nodes_out`` with the extra ``root_cause``
+#: label (resilience_nodes_out, resilience_subscribers_out), and ``cores`` becomes
+#: resilience_network_core_nodes (also for snapshots written before ``cores`` existed).
+AGGREGATES_DERIVED = ("nodes_out", "subscribers_out", "root_cause_nodes_out", "cores")
 
 
 def _b(v: bool) -> str:
@@ -246,16 +255,39 @@ class ExporterCollector(_SourceCollector):
             "Time the previous /metrics request took to render.", value=self.stats.last_scrape_seconds)
         yield CounterMetricFamily("resilience_exporter_scrapes", "/metrics requests served.",
                                   value=self.stats.scrapes)
+        folded = GaugeMetricFamily(
+            "resilience_exporter_folded_label_values",
+            "Distinct values of a label folded into 'other' because the label reached its limit "
+            "(exporter_label_limits); 0: every value is exported.", labels=["label"])
+        if st.snapshot is not None:
+            for label in BOUNDED_LABELS:
+                folded.add_metric([label], st.snapshot.folded.get(label, 0))
+        yield folded
 
 
 class SnapshotCollector(_SourceCollector):
-    """The served snapshot: id, state time, creation time, age (computed at scrape time)."""
+    """The served snapshot: id, state time, creation time, age (computed at scrape time).
+
+    Parameters
+    ----------
+    source
+        The snapshot source (``state()``).
+    registry
+        Registry to register with (optional).
+    clock
+        Unix-time clock the age is measured with (injectable for tests).
+    """
+
+    def __init__(self, source, registry: CollectorRegistry | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        super().__init__(source, registry)
 
     def collect(self) -> Iterable[Metric]:
         snap = self.source.state().snapshot
         if snap is None:
             return []
-        return list(self._families(snap, time.time()))
+        return list(self._families(snap, self.clock()))
 
     def _describe(self) -> Iterator[Metric]:
         from datetime import UTC, datetime
@@ -294,6 +326,13 @@ class NetworkCollector(_SnapshotFamilies):
         yield GaugeMetricFamily("resilience_served_ratio",
                                 "Served subscribers over all subscribers (whole network).",
                                 value=snap.served_ratio)
+        cores = GaugeMetricFamily(
+            "resilience_network_core_nodes",
+            "Nodes of kind core (the roots every path is measured to). 0: no core, so nothing is "
+            "served and every blast radius is 0 (alert ResilienceNoCore).", labels=[])
+        if snap.core_nodes is not None:
+            cores.add_metric([], snap.core_nodes)
+        yield cores
         yield from _aggregate_families(snap, "network")
 
 
@@ -382,11 +421,23 @@ class SpofCollector(_SnapshotFamilies):
         gs = GaugeMetricFamily("resilience_srlg_subscribers_lost",
                                "Subscribers lost if a top-N shared-risk link group fails.",
                                labels=["srlg", "hidden"])
+        hn = GaugeMetricFamily(
+            "resilience_srlg_hidden_nodes",
+            "Hidden part of a top-N shared-risk link group: nodes it cuts that no single element "
+            "cuts off (hidden=\"true\" when above 0).", labels=["srlg", "hidden"])
+        hs = GaugeMetricFamily("resilience_srlg_hidden_subscribers",
+                               "Subscribers of the hidden part of a top-N shared-risk link group.",
+                               labels=["srlg", "hidden"])
         for g in snap.srlgs:
-            gn.add_metric([g.srlg, _b(g.hidden)], g.nodes_lost)
-            gs.add_metric([g.srlg, _b(g.hidden)], g.subscribers_lost)
+            lv = [g.srlg, _b(g.hidden)]
+            gn.add_metric(lv, g.nodes_lost)
+            gs.add_metric(lv, g.subscribers_lost)
+            hn.add_metric(lv, g.hidden_nodes)
+            hs.add_metric(lv, g.hidden_subscribers)
         yield gn
         yield gs
+        yield hn
+        yield hs
 
 
 class ForecastCollector(_SnapshotFamilies):
@@ -430,7 +481,8 @@ DOMAIN_COLLECTORS: Sequence[type[_SnapshotFamilies]] = (
 
 
 def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats | None = None,
-                        *, domain: bool = True, live: bool = True) -> list[Collector]:
+                        *, domain: bool = True, live: bool = True,
+                        clock: Callable[[], float] = time.time) -> list[Collector]:
     """Create every collector over ``source`` and register it with ``registry``.
 
     Parameters
@@ -444,6 +496,8 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
     domain, live
         Register the domain collectors (output changes only with the snapshot) and/or the live
         ones (exporter health, snapshot age).
+    clock
+        Unix-time clock of the snapshot age (injectable for tests).
 
     Returns
     -------
@@ -460,7 +514,7 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
     out: list[Collector] = []
     if live:
         out.append(ExporterCollector(source, stats, registry=registry))
-        out.append(SnapshotCollector(source, registry=registry))
+        out.append(SnapshotCollector(source, registry=registry, clock=clock))
     if domain:
         out.extend(cls(source, registry=registry) for cls in DOMAIN_COLLECTORS)
     return out

@@ -16,10 +16,18 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from resilience.errors import BadInput
+
 __all__ = [
+    "BOUNDED_LABELS",
+    "DEFAULT_LABEL_LIMITS",
+    "OTHER",
+    "fold_labels",
+    "parse_label_limits",
     "Aggregate",
     "Element",
     "SharedRiskGroup",
@@ -74,13 +82,20 @@ class Element:
 
 @dataclass(frozen=True, slots=True)
 class SharedRiskGroup:
-    """A shared-risk link group whose failure cuts nodes."""
+    """A shared-risk link group whose failure cuts nodes.
+
+    ``hidden_nodes`` and ``hidden_subscribers`` are its hidden part: the nodes of its blast
+    radius that no single element cuts off (not single-homed). The group is a hidden SPOF when
+    ``hidden_nodes > 0`` (``hidden``).
+    """
 
     srlg: str
     links: int
     nodes_lost: int
     subscribers_lost: int
     hidden: bool
+    hidden_nodes: int = 0
+    hidden_subscribers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +171,11 @@ class ExporterSnapshot:
         Root outages (root-cause sites and cut links) with the out nodes they explain, capped.
     ingest
         Ingest counters (not part of the snapshot, read alongside it).
+    core_nodes
+        Nodes of kind ``core`` in the inventory (``None``: not known, e.g. a hand-made view).
+    folded
+        Per bounded label, how many distinct values were folded into ``other``
+        (:func:`fold_labels`).
     """
 
     id: int
@@ -174,6 +194,8 @@ class ExporterSnapshot:
     sites_out_total: int = 0
     roots: tuple[RootOutage, ...] = ()
     ingest: IngestCounts = field(default_factory=IngestCounts)
+    core_nodes: int | None = None
+    folded: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def served_ratio(self) -> float:
@@ -184,3 +206,132 @@ class ExporterSnapshot:
     def token(self) -> tuple:
         """Identifies the content: the snapshot id and the ingest counters' version."""
         return (self.id, self.ingest.last_ingest_timestamp, sum(self.ingest.files.values()))
+
+
+#: Labels whose values come from the inventory's free text and are bounded by folding.
+BOUNDED_LABELS = ("operator", "prefecture", "municipality", "kind")
+#: Distinct values kept per label by default (docs/metrics.md, "Cardinality"): Japan has 47
+#: prefectures and about 1,741 municipalities; kinds are 7 node kinds and 5 link media.
+DEFAULT_LABEL_LIMITS: Mapping[str, int] = {"operator": 100, "prefecture": 100, "municipality": 2000,
+                                           "kind": 20}
+#: The value that every label value beyond its limit becomes.
+OTHER = "other"
+
+_SUBSCRIBER_WEIGHT = ("subscribers", "subscribers_out", "single_homed_subscribers")
+_NODE_WEIGHT = ("nodes", "nodes_out", "single_homed_nodes")
+
+
+def parse_label_limits(text: str | Mapping[str, int] | None) -> dict[str, int]:
+    """The per-label limits from the ``exporter_label_limits`` setting (``label=n,...``).
+
+    Labels not named keep their default (:data:`DEFAULT_LABEL_LIMITS`).
+
+    Raises
+    ------
+    BadInput
+        An unknown label, or a limit that is not a positive integer.
+
+    Example
+    -------
+    >>> parse_label_limits("operator=20, municipality=500")["operator"]
+    20
+    >>> parse_label_limits("")["prefecture"]
+    100
+    """
+    out = dict(DEFAULT_LABEL_LIMITS)
+    if not text:
+        return out
+    items = text.items() if isinstance(text, Mapping) else (
+        part.split("=", 1) if "=" in part else (part, "") for part in str(text).split(",") if part.strip())
+    for label, raw in items:
+        label = str(label).strip()
+        if label not in BOUNDED_LABELS:
+            raise BadInput("exporter_label_limits", f"unknown label {label!r} (one of {', '.join(BOUNDED_LABELS)})")
+        try:
+            n = int(str(raw).strip())
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise BadInput("exporter_label_limits", f"limit of {label} must be a positive integer, not {raw!r}")
+        out[label] = n
+    return out
+
+
+def _kept(weights: dict[str, list[float]], limit: int) -> set[str] | None:
+    """The values to keep (``None``: all of them), ranked by subscribers, then nodes, then name."""
+    values = [v for v in weights if v != ""]
+    if len(values) <= limit:
+        return None
+    values.sort(key=lambda v: (-weights[v][0], -weights[v][1], v))
+    return set(values[:limit])
+
+
+def fold_labels(snap: ExporterSnapshot, limits: Mapping[str, int] | None = None) -> ExporterSnapshot:
+    """Keep at most ``limits[label]`` distinct values of each bounded label; fold the rest into
+    ``"other"`` (rows that become equal are summed) and count the folded values in ``folded``.
+
+    Values are ranked by the subscribers of the rows that carry them (inventory, outages,
+    single-homed), then by their nodes, then by name; the empty value (label not used) is always
+    kept. Per-element and per-site rows are relabelled the same way, so a dashboard filter on
+    ``operator="other"`` finds them.
+
+    Example
+    -------
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2024, 1, 3, tzinfo=UTC)
+    >>> aggs = tuple(Aggregate("subscribers", s, operator=o) for o, s in (("a", 9), ("b", 5), ("c", 1)))
+    >>> v = fold_labels(ExporterSnapshot(1, t, t, aggregates=aggs), {"operator": 1})
+    >>> [(a.operator, a.value) for a in v.aggregates], v.folded["operator"]
+    ([('a', 9), ('other', 6)], 2)
+    """
+    limits = {**DEFAULT_LABEL_LIMITS, **(limits or {})}
+    weights: dict[str, dict[str, list[float]]] = {lab: {} for lab in BOUNDED_LABELS}
+
+    def weigh(row, subs: float, nodes: float) -> None:
+        for lab in BOUNDED_LABELS:
+            v = getattr(row, lab, None)
+            if v is None:  # OutageGroup has no kind
+                continue
+            w = weights[lab].setdefault(v, [0.0, 0.0])
+            w[0] += subs
+            w[1] += nodes
+
+    for a in snap.aggregates:
+        weigh(a, a.value if a.metric in _SUBSCRIBER_WEIGHT else 0.0, a.value if a.metric in _NODE_WEIGHT else 0.0)
+    for g in snap.outages:
+        weigh(g, g.subscribers, g.nodes)
+    for row in (*snap.elements, *snap.sites_out):
+        weigh(row, 0.0, 0.0)
+    kept = {lab: _kept(weights[lab], limits[lab]) for lab in BOUNDED_LABELS}
+    folded = {lab: 0 if keep is None else sum(1 for v in weights[lab] if v != "" and v not in keep)
+              for lab, keep in kept.items()}
+    if not any(folded.values()):
+        return replace(snap, folded=folded)
+
+    def fold(label: str, value: str) -> str:
+        keep = kept[label]
+        return value if keep is None or value == "" or value in keep else OTHER
+
+    def relabel(row):
+        changes = {lab: OTHER for lab in BOUNDED_LABELS
+                   if hasattr(row, lab) and fold(lab, getattr(row, lab)) != getattr(row, lab)}
+        return replace(row, **changes) if changes else row
+
+    sums: dict[tuple, float] = {}
+    for a in snap.aggregates:  # rows that become equal are summed
+        k = (a.metric, fold("operator", a.operator), fold("prefecture", a.prefecture),
+             fold("municipality", a.municipality), fold("kind", a.kind), a.state, a.cause, a.horizon_hours)
+        sums[k] = sums.get(k, 0) + a.value
+    aggregates = tuple(Aggregate(m, v, op, pref, muni, kind, state, cause, h)
+                       for (m, op, pref, muni, kind, state, cause, h), v in sums.items())
+    counts: dict[tuple, list[int]] = {}
+    for g in snap.outages:
+        k = (g.cause, g.root_cause, fold("operator", g.operator), fold("prefecture", g.prefecture),
+             fold("municipality", g.municipality))
+        c = counts.setdefault(k, [0, 0])
+        c[0] += g.nodes
+        c[1] += g.subscribers
+    outages = tuple(OutageGroup(*k, n, subs) for k, (n, subs) in counts.items())
+    return replace(snap, aggregates=aggregates, outages=outages,
+                   elements=tuple(relabel(e) for e in snap.elements),
+                   sites_out=tuple(relabel(s) for s in snap.sites_out), folded=folded)

@@ -8,7 +8,8 @@ per request; a few lines). A gzip response is two concatenated gzip members, whi
 
 ``/healthz`` answers JSON: ``{"status", "snapshot_id", "snapshot_age_seconds", "db_reachable",
 "last_success_timestamp", "last_error"}``; HTTP 200 while a snapshot is being served (even a stale
-one, flagged), 503 when none was ever read.
+one, flagged), 503 when none was ever read. ``status`` and ``last_error`` are one readable line
+each (never SQL or a traceback): ``ok``, ``no snapshot``, ``stale: database ... is missing ...``.
 
 Example
 -------
@@ -31,14 +32,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from resilience.exporter.collectors import ScrapeStats, register_collectors
-from resilience.exporter.source import CachedSource, DatabaseSource
+from resilience.exporter.source import CachedSource, DatabaseSource, reader_engine
 
 __all__ = ["ExporterApp", "ThreadingWSGIServer", "make_exporter", "start_server", "serve"]
 
@@ -120,8 +121,12 @@ class ExporterApp:
         st = self.source.state()
         snap = st.snapshot
         age = None if snap is None else max(0.0, time.time() - snap.as_of.timestamp())
+        if snap is None:
+            status = "no snapshot" + (f": {st.last_error}" if st.last_error else "")
+        else:
+            status = "ok" if st.up else f"stale: {st.last_error or 'database unreachable'}"
         return {
-            "status": "no snapshot" if snap is None else ("ok" if st.up else "stale: database unreachable"),
+            "status": status,
             "snapshot_id": None if snap is None else snap.id,
             "snapshot_as_of": None if snap is None else snap.as_of.isoformat(),
             "snapshot_age_seconds": age,
@@ -159,8 +164,14 @@ class ExporterApp:
         return [b"not found\n"]
 
 
-def make_exporter(db_url: str, top_n: int = 50, max_sites_out: int = 2000, ttl: float = 5.0) -> ExporterApp:
-    """An :class:`ExporterApp` over the store at ``db_url``.
+def make_exporter(db_url: str, top_n: int = 50, max_sites_out: int = 2000, ttl: float = 5.0,
+                  label_limits: Mapping[str, int] | None = None) -> ExporterApp:
+    """An :class:`ExporterApp` over the store at ``db_url`` (read only: a SQLite file must exist).
+
+    Raises
+    ------
+    BadInput
+        ``db_url`` names a SQLite file that does not exist (it is never created).
 
     Example
     -------
@@ -168,10 +179,9 @@ def make_exporter(db_url: str, top_n: int = 50, max_sites_out: int = 2000, ttl: 
     >>> app.health()["db_reachable"]
     False
     """
-    from resilience.store.engine import make_engine
-
-    engine = make_engine(db_url)
-    return ExporterApp(CachedSource(DatabaseSource(engine, top_n=top_n, max_sites_out=max_sites_out), ttl=ttl))
+    engine = reader_engine(db_url)
+    return ExporterApp(CachedSource(DatabaseSource(engine, top_n=top_n, max_sites_out=max_sites_out,
+                                                   label_limits=label_limits), ttl=ttl))
 
 
 def start_server(app: ExporterApp, host: str = "127.0.0.1", port: int = 9108
@@ -193,11 +203,23 @@ def start_server(app: ExporterApp, host: str = "127.0.0.1", port: int = 9108
 
 
 def serve(db_url: str, host: str = "127.0.0.1", port: int = 9108, top_n: int = 50,
-          max_sites_out: int = 2000, ttl: float = 5.0) -> None:
-    """Run the exporter in the foreground until interrupted (``resilience serve``)."""
-    app = make_exporter(db_url, top_n=top_n, max_sites_out=max_sites_out, ttl=ttl)
+          max_sites_out: int = 2000, ttl: float = 5.0, label_limits: Mapping[str, int] | None = None,
+          ready: Callable[[ThreadingWSGIServer], None] | None = None) -> None:
+    """Run the exporter in the foreground until interrupted (``resilience serve``).
+
+    ``ready`` is called with the bound server before serving (the CLI prints the address).
+
+    Raises
+    ------
+    BadInput
+        A SQLite database file that does not exist (nothing is created).
+    """
+    app = make_exporter(db_url, top_n=top_n, max_sites_out=max_sites_out, ttl=ttl,
+                        label_limits=label_limits)
     server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     log.info("resilience exporter on http://%s:%d/metrics", host, server.server_port)
+    if ready is not None:
+        ready(server)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

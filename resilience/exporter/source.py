@@ -7,7 +7,13 @@ Two layers, both plain callables so tests can inject an in-memory fake:
   once per snapshot id; later calls cost one indexed ``SELECT ... LIMIT 1``.
 - :class:`CachedSource` wraps any ``() -> ExporterSnapshot | None`` callable with a short TTL and
   a single-flight lock (concurrent scrapes cause one fetch), keeps the last good snapshot when
-  the fetch raises, and reports the source's health for the exporter's own metrics.
+  the fetch raises, and reports the source's health (one readable line) for the exporter's own
+  metrics and ``/healthz``.
+
+A SQLite store is opened with :func:`reader_engine`: it never creates the file, and on every
+refresh :class:`DatabaseSource` compares the file's identity (device, inode) with the one it
+read before, so a database deleted and restored from a copy, or replaced by another file, is
+reopened and re-read instead of served from the old file's still-open handle.
 
 Example
 -------
@@ -23,15 +29,21 @@ Example
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
-from sqlalchemy import Engine, desc, func, select
+from sqlalchemy import Engine, desc, event, func, select, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
+from resilience.errors import BadInput, ResilienceError, StoreError
 from resilience.exporter.model import (
     Aggregate,
     Element,
@@ -41,13 +53,88 @@ from resilience.exporter.model import (
     RootOutage,
     SharedRiskGroup,
     SiteOut,
+    fold_labels,
 )
 from resilience.store import tables as t
+from resilience.store.engine import display_url, make_engine, store_error
 
 __all__ = ["SourceState", "CachedSource", "DatabaseSource", "resolve_roots", "view_of",
-           "MAX_INGEST_RULES"]
+           "MAX_INGEST_RULES", "sqlite_file", "reader_engine", "one_line"]
 
 MAX_INGEST_RULES = 200  # (kind, rule, field) label sets kept; the rest are summed as rule="other"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for in-memory SQLite, ``file:`` URIs and other back ends).
+
+    Example
+    -------
+    >>> sqlite_file("sqlite:////var/lib/r.db"), sqlite_file("sqlite://"), sqlite_file("postgresql://h/db")
+    (PosixPath('/var/lib/r.db'), None, None)
+    """
+    if not url.startswith("sqlite"):
+        return None
+    db = make_url(url).database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def reader_engine(url: str) -> Engine:
+    """An engine for a process that only reads the store: a SQLite file must exist already.
+
+    SQLite would create an empty database on connect to a mistyped path; this engine opens the
+    file with ``mode=rw`` (never create), and refuses a missing file up front.
+
+    Raises
+    ------
+    BadInput
+        The SQLite file does not exist or is not a file (the CLI exits 2 with this line).
+
+    Example
+    -------
+    >>> reader_engine("sqlite:///no/such/dir/r.db")
+    Traceback (most recent call last):
+    ...
+    resilience.errors.BadInput: no/such/dir/r.db: no SQLite database file here (create it with `resilience init`; a reader never creates one)
+    """
+    path = sqlite_file(url)
+    if path is None:
+        return make_engine(url)
+    if not path.exists():
+        raise BadInput(str(path), "no SQLite database file here (create it with `resilience init`; "
+                                  "a reader never creates one)")
+    if not path.is_file():
+        raise BadInput(str(path), "not a file (a SQLite database file is expected)")
+    engine = make_engine(url)
+    uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+
+    @event.listens_for(engine, "do_connect")
+    def _never_create(dialect, conn_rec, cargs, cparams) -> None:  # noqa: ARG001 - event signature
+        cargs[:] = [uri]
+        cparams["uri"] = True
+
+    return engine
+
+
+def one_line(exc: BaseException) -> str:
+    """A readable one-line description of a failed read: no SQL, no traceback, no driver URL.
+
+    Example
+    -------
+    >>> one_line(ValueError("bad\\n[SQL: SELECT 1]"))
+    'ValueError: bad'
+    >>> one_line(StoreError("sqlite:///r.db", "missing"))
+    'database sqlite:///r.db is missing'
+    """
+    if isinstance(exc, ResilienceError):
+        msg = str(exc)
+    else:
+        if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+            exc = exc.orig
+        first = (str(exc).strip().splitlines() or [""])[0].strip()
+        msg = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return " ".join(msg.split())[:300]
 
 
 def _aware(ts: datetime | None) -> datetime:
@@ -69,7 +156,7 @@ class SourceState:
     last_success
         Unix time of the last successful fetch (0 if none).
     last_error
-        Text of the last fetch error (empty if the last fetch succeeded).
+        The last fetch error as one readable line (empty if the last fetch succeeded).
     fetch_seconds
         Duration of the last fetch.
     errors
@@ -147,7 +234,7 @@ class CachedSource:
             snap = self._fetch()
         except Exception as exc:  # noqa: BLE001 - any DB/driver error: keep serving the last snapshot
             self._state = SourceState(
-                prev.snapshot, False, prev.last_success, f"{type(exc).__name__}: {exc}"[:500],
+                prev.snapshot, False, prev.last_success, one_line(exc),
                 time.perf_counter() - start, prev.errors + 1,
             )
         else:
@@ -219,12 +306,31 @@ def resolve_roots(
     return root_of, tuple(roots[:limit] if limit is not None else roots)
 
 
+def _core_nodes(aggregates: Iterable[Aggregate]) -> int:
+    """Core nodes: the ``cores`` aggregate, or (snapshots written before it) the ``nodes``
+    aggregate's nodes of kind core (it covers the whole inventory)."""
+    aggregates = tuple(aggregates)
+    cores = [a.value for a in aggregates if a.metric == "cores"]
+    if cores:
+        return int(sum(cores))
+    return int(sum(a.value for a in aggregates if a.metric == "nodes" and a.kind == "core"))
+
+
+def _group(r) -> SharedRiskGroup:
+    """A shared-risk group row (table or frame); hidden means a non-empty hidden part."""
+    hidden_nodes = int(getattr(r, "hidden_nodes", 0) or 0)
+    return SharedRiskGroup(str(r.srlg), int(r.links), int(r.nodes_lost), int(r.subscribers_lost),
+                           hidden_nodes > 0, hidden_nodes, int(getattr(r, "hidden_subscribers", 0) or 0))
+
+
 def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
-            ingest: IngestCounts | None = None) -> ExporterSnapshot:
+            ingest: IngestCounts | None = None,
+            label_limits: Mapping[str, int] | None = None) -> ExporterSnapshot:
     """The exporter view of an in-memory :class:`resilience.analysis.snapshot.Snapshot`.
 
-    The same view :class:`DatabaseSource` reads with bounded queries; use it to serve a snapshot
-    that was just computed, or ``CachedSource(lambda: view_of(latest_snapshot(engine)))``.
+    The same view :class:`DatabaseSource` reads with bounded queries (labels folded by
+    :func:`~resilience.exporter.model.fold_labels` with ``label_limits``); use it to serve a
+    snapshot that was just computed, or ``CachedSource(lambda: view_of(latest_snapshot(engine)))``.
 
     Example
     -------
@@ -245,8 +351,7 @@ def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
         for r in el.itertuples(index=False))
     sg = snap.srlgs[snap.srlgs["nodes_lost"] > 0].sort_values(
         ["subscribers_lost", "nodes_lost", "srlg"], ascending=[False, False, True], kind="stable").head(top_n)
-    srlgs = tuple(SharedRiskGroup(str(r.srlg), int(r.links), int(r.nodes_lost), int(r.subscribers_lost),
-                                  bool(r.hidden)) for r in sg.itertuples(index=False))
+    srlgs = tuple(_group(r) for r in sg.itertuples(index=False))
     out = snap.nodes_out
     groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for r in out.itertuples(index=False):
@@ -272,14 +377,14 @@ def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
                   prefecture=r.prefecture or "", municipality=r.municipality or "", kind=r.kind or "",
                   state=r.state or "", cause=r.cause or "", horizon_hours=float(r.horizon_hours or 0.0))
         for r in snap.aggregates.itertuples(index=False))
-    return ExporterSnapshot(
+    return fold_labels(ExporterSnapshot(
         id=int(snap.id or 0), as_of=_aware(snap.as_of), created_at=_aware(snap.created_at),
         duration_seconds=snap.duration_seconds, total_nodes=int(snap.total_nodes),
         total_subscribers=int(snap.total_subscribers), served_nodes=int(snap.served_nodes),
         served_subscribers=int(snap.served_subscribers), aggregates=aggregates, elements=elements,
         srlgs=srlgs, outages=outages, sites_out=sites, sites_out_total=len(out), roots=roots,
-        ingest=ingest or IngestCounts(),
-    )
+        ingest=ingest or IngestCounts(), core_nodes=_core_nodes(aggregates),
+    ), label_limits)
 
 
 class DatabaseSource:
@@ -288,21 +393,28 @@ class DatabaseSource:
     Parameters
     ----------
     engine
-        SQLAlchemy engine of the store (SQLite or PostgreSQL).
+        SQLAlchemy engine of the store (SQLite or PostgreSQL); for a SQLite file use
+        :func:`reader_engine`, which never creates the file.
     top_n
         Elements and shared-risk groups exported per snapshot (by subscribers lost).
     max_sites_out
         Cap on per-site series of out sites (root causes first, then by subscribers).
+    label_limits
+        Distinct values kept per bounded label (``operator``, ``prefecture``, ``municipality``,
+        ``kind``); the rest fold into ``other`` (:func:`~resilience.exporter.model.fold_labels`).
 
     Notes
     -----
-    Per snapshot id: one aggregate read, two ``ORDER BY ... LIMIT`` reads, one ``GROUP BY`` over
+    Per snapshot: one aggregate read, two ``ORDER BY ... LIMIT`` reads, one ``GROUP BY`` over
     the out nodes, one lean read of (node, upstream) of out nodes for root outages, one capped
     read of out sites. Unlike :func:`resilience.store.snapshots.latest_snapshot` (the reference
     this view is tested against) it never materialises every SPOF element: O(top_n + label sets
-    + out nodes) per snapshot instead of O(network). Per call otherwise:
-    the latest-id lookup and a ``count``/``max`` over ``feed_files`` (re-reading the ingest
-    counters only when a file was added).
+    + out nodes) per snapshot instead of O(network). Per call otherwise: the identity of the
+    database (a ``stat`` of the SQLite file, the database's oid on PostgreSQL), the latest-id
+    lookup and a ``count``/``max`` over ``feed_files`` (re-reading the ingest counters only when
+    a file was added). The view is re-read when the database's identity, the latest snapshot's
+    id or its creation time changes, so a store re-created with a new snapshot 1 is read again.
+    Errors are raised as :class:`~resilience.errors.StoreError` (one readable line).
 
     Example
     -------
@@ -312,38 +424,71 @@ class DatabaseSource:
     True
     """
 
-    def __init__(self, engine: Engine, top_n: int = 50, max_sites_out: int = 2000) -> None:
+    def __init__(self, engine: Engine, top_n: int = 50, max_sites_out: int = 2000,
+                 label_limits: Mapping[str, int] | None = None) -> None:
         self.engine = engine
         self.top_n = int(top_n)
         self.max_sites_out = int(max_sites_out)
+        self.label_limits = dict(label_limits) if label_limits else None
+        self.path = sqlite_file(engine.url.render_as_string(hide_password=False))
+        self.reopened = 0  # times the database file was found replaced and reopened
+        self._identity: object = None
         self._snap: ExporterSnapshot | None = None
+        self._snap_key: tuple | None = None
         self._ingest_key: tuple | None = None
         self._ingest = IngestCounts()
 
     def __call__(self) -> ExporterSnapshot | None:
+        url = display_url(self.engine.url.render_as_string(hide_password=False))
+        try:
+            return self._read()
+        except sa_exc.DBAPIError as exc:
+            err = store_error(exc, url) or StoreError(url, "unreadable", one_line(exc))
+            raise err from exc
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the SQLite file; reopen the engine when the file was replaced."""
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreError(str(self.path), "missing (deleted or moved; serving the last snapshot)") from None
+        ident = (st.st_dev, st.st_ino)
+        if self._identity is not None and ident != self._identity:
+            self.engine.dispose()  # pooled connections still read the old file
+            self.reopened += 1
+        self._identity = ident
+        return ident
+
+    def _read(self) -> ExporterSnapshot | None:
+        ident = self._file_identity()
         with self.engine.connect() as conn:
+            if self.path is None and conn.dialect.name == "postgresql":
+                ident = conn.execute(text(
+                    "SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
             row = conn.execute(
                 select(t.snapshots).where(t.snapshots.c.status == "complete")
                 .order_by(desc(t.snapshots.c.id)).limit(1)
             ).mappings().first()
-            ingest = self._read_ingest(conn)
+            ingest = self._read_ingest(conn, ident)
             if row is None:
                 return None
-            if self._snap is None or self._snap.id != row["id"]:
+            key = (ident, row["id"], str(row["created_at"]))
+            if self._snap is None or self._snap_key != key:
                 self._snap = self._read_snapshot(conn, row)
+                self._snap_key = key
         if self._snap.ingest is not ingest:
-            from dataclasses import replace
-
             self._snap = replace(self._snap, ingest=ingest)
         return self._snap
 
     # --- ingest counters -------------------------------------------------------------------
 
-    def _read_ingest(self, conn) -> IngestCounts:
+    def _read_ingest(self, conn, ident: object) -> IngestCounts:
         ff, q = t.feed_files, t.quarantine
         key = tuple(conn.execute(select(func.count(), func.max(ff.c.ingested_at))).one())
         qkey = tuple(conn.execute(select(func.count(), func.max(q.c.id))).one())
-        if (key, qkey) == self._ingest_key:
+        if (ident, key, qkey) == self._ingest_key:
             return self._ingest
         files: dict[str, int] = {}
         accepted: dict[str, int] = {}
@@ -368,7 +513,7 @@ class DatabaseSource:
             files=files, rows_accepted=accepted, rows_quarantined=quarantined,
             last_ingest_timestamp=_aware(last).timestamp() if last is not None else None,
         )
-        self._ingest_key = (key, qkey)
+        self._ingest_key = (ident, key, qkey)
         return self._ingest
 
     # --- snapshot ----------------------------------------------------------------------------
@@ -395,7 +540,7 @@ class DatabaseSource:
         )
         s = t.snapshot_srlgs
         srlgs = tuple(
-            SharedRiskGroup(str(r.srlg), int(r.links), int(r.nodes_lost), int(r.subscribers_lost), bool(r.hidden))
+            _group(r)
             for r in conn.execute(
                 select(s).where(s.c.snapshot_id == sid, s.c.nodes_lost > 0)
                 .order_by(desc(s.c.subscribers_lost), desc(s.c.nodes_lost), s.c.srlg).limit(self.top_n)
@@ -425,7 +570,7 @@ class DatabaseSource:
                 .limit(self.max_sites_out)
             )
         )
-        return ExporterSnapshot(
+        return fold_labels(ExporterSnapshot(
             id=int(sid), as_of=_aware(row["as_of"]), created_at=_aware(row["created_at"]),
             duration_seconds=row["duration_seconds"],
             total_nodes=int(row["total_nodes"]), total_subscribers=int(row["total_subscribers"]),
@@ -433,5 +578,5 @@ class DatabaseSource:
             aggregates=aggregates, elements=elements, srlgs=srlgs,
             outages=outages, sites_out=sites_out, sites_out_total=sum(g.nodes for g in outages),
             roots=roots,
-            ingest=self._ingest,
-        )
+            ingest=self._ingest, core_nodes=_core_nodes(aggregates),
+        ), self.label_limits)

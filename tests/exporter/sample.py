@@ -35,7 +35,9 @@ ELEMENTS = [
     ("node", "B2", 1, 200, "base_station", "docomo", "Ishikawa", "Wajima"),  # not a SPOF (itself only)
 ]
 
-SRLGS = [("R1", 2, 3, 500, True), ("R7", 1, 1, 50, False)]
+# srlg, links, nodes_lost, subscribers_lost, hidden, hidden_nodes, hidden_subscribers:
+# R1 cuts B1, B2, B3; B2 is not single-homed (the hidden part); R7 cuts only what a link cuts
+SRLGS = [("R1", 2, 3, 500, True, 1, 200), ("R7", 1, 1, 50, False, 0, 0)]
 
 FORECAST = {1: (0, 0), 3: (2, 600), 6: (3, 650), 24: (4, 700), 72: (6, 1050)}
 
@@ -49,6 +51,8 @@ NODES = [
     ("down", "base_station", "kddi", "Ishikawa", 1),
 ]
 
+SPOFS_CUTTING_OTHERS = {"docomo": 3, "kddi": 1}
+
 SINGLE_HOMED = [("docomo", "Ishikawa", "Wajima", 1, 200), ("kddi", "Ishikawa", "Suzu", 1, 300)]
 
 EXPECTED = {
@@ -59,6 +63,10 @@ EXPECTED = {
     "articulation_points": 3,  # C1, K1, B1 (B2 loses only itself)
     "bridges": 2,
     "hidden_spof_groups": 1,
+    "srlg_hidden": {"R1": (1, 200), "R7": (0, 0)},
+    "spofs_cutting_other_sites": 4,
+    "single_homed_sites": 1,
+    "core_nodes": 2,
     "nodes_out": 5,
     "subscribers_out": 850,
     "root_causes": {"A1", "K3"},
@@ -71,8 +79,12 @@ EXPECTED = {
 
 
 def write_sample_snapshot(engine: Engine, as_of: datetime | None = None, snapshot_id: int | None = None,
-                          served_subscribers: int = 200, with_ingest: bool = True) -> int:
-    """Insert the sample snapshot (and ingest records) and return its id."""
+                          served_subscribers: int = 200, with_ingest: bool = True,
+                          with_cores: bool = True) -> int:
+    """Insert the sample snapshot (and ingest records) and return its id.
+
+    ``with_cores=False`` writes no ``cores`` aggregate, as snapshots before it did.
+    """
     now = datetime.now(UTC)
     as_of = as_of or now - timedelta(seconds=30)
     with engine.begin() as conn:
@@ -86,7 +98,8 @@ def write_sample_snapshot(engine: Engine, as_of: datetime | None = None, snapsho
             dict(snapshot_id=sid, element_type=e[0], element_id=e[1], nodes_lost=e[2], subscribers_lost=e[3],
                  kind=e[4], operator=e[5], prefecture=e[6], municipality=e[7]) for e in ELEMENTS])
         conn.execute(t.snapshot_srlgs.insert(), [
-            dict(snapshot_id=sid, srlg=s[0], links=s[1], nodes_lost=s[2], subscribers_lost=s[3], hidden=s[4])
+            dict(snapshot_id=sid, srlg=s[0], links=s[1], nodes_lost=s[2], subscribers_lost=s[3], hidden=s[4],
+                 hidden_nodes=s[5], hidden_subscribers=s[6])
             for s in SRLGS])
         conn.execute(t.snapshot_nodes_out.insert(), [
             dict(snapshot_id=sid, node_id=r[0], cause=r[1], root_cause=r[2], upstream=r[3], kind=r[4],
@@ -108,6 +121,12 @@ def write_sample_snapshot(engine: Engine, as_of: datetime | None = None, snapsho
                                     ("bridges", "docomo", "fiber", 1), ("bridges", "docomo", "microwave", 1)):
             aggs.append(dict(metric=metric, operator=op, prefecture="Ishikawa", kind=kind, value=n))
         aggs.append(dict(metric="hidden_srlgs", value=1))
+        # C1, B1, L2 (docomo) and K1 (kddi) cut other sites; L5 is B4's own access link
+        for op, n in SPOFS_CUTTING_OTHERS.items():
+            aggs.append(dict(metric="spofs_cutting_others", operator=op, prefecture="Ishikawa", value=n))
+        aggs.append(dict(metric="single_homed_sites", operator="docomo", prefecture="Ishikawa", value=1))
+        if with_cores:
+            aggs.append(dict(metric="cores", value=2))
         aggs.append(dict(metric="srlgs_cutting", value=2))
         for op, pref, muni, n, subs in SINGLE_HOMED:
             aggs.append(dict(metric="single_homed_nodes", operator=op, prefecture=pref, municipality=muni, value=n))

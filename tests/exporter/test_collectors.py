@@ -1,4 +1,8 @@
-"""Collectors over an in-memory fake source, each test with a fresh CollectorRegistry."""
+"""Collectors over an in-memory fake source, each test with a fresh CollectorRegistry.
+
+Times come from the test's own moment (the ``now`` fixture) and the snapshot age from an
+injected clock: nothing here depends on how long the suite ran before the test.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +26,16 @@ from resilience.exporter.model import (
 )
 from tests.exporter.conftest import ROOT
 
-NOW = datetime.now(UTC)
+
+@pytest.fixture
+def now() -> datetime:
+    """The test's own moment: the sample snapshot's times are relative to it."""
+    return datetime.now(UTC)
 
 
-def make_snapshot(**kw) -> ExporterSnapshot:
+def make_snapshot(now: datetime, **kw) -> ExporterSnapshot:
     base = dict(
-        id=42, as_of=NOW - timedelta(seconds=120), created_at=NOW - timedelta(seconds=60),
+        id=42, as_of=now - timedelta(seconds=120), created_at=now - timedelta(seconds=60),
         duration_seconds=1.5, total_nodes=10, total_subscribers=1000, served_nodes=8,
         served_subscribers=750,
         aggregates=(
@@ -55,7 +63,7 @@ def make_snapshot(**kw) -> ExporterSnapshot:
         roots=(RootOutage("A1", "node", 2, 250),),
         ingest=IngestCounts(files={"status": 3}, rows_accepted={"status": 30},
                             rows_quarantined={("status", "expect_column_values_to_be_in_set:state"): 2},
-                            last_ingest_timestamp=NOW.timestamp()),
+                            last_ingest_timestamp=now.timestamp()),
     )
     base.update(kw)
     return ExporterSnapshot(**base)
@@ -74,8 +82,9 @@ def test_nothing_registered_at_import():
     assert not any(n.startswith("resilience_") for n in REGISTRY._names_to_collectors)
 
 
-def test_values_from_the_snapshot(registry):
-    register_collectors(CachedSource(make_snapshot), registry=registry)
+def test_values_from_the_snapshot(registry, now):
+    snap = make_snapshot(now)
+    register_collectors(CachedSource(lambda: snap), registry=registry, clock=now.timestamp)
     g = registry.get_sample_value
     assert g("resilience_served_ratio") == 0.75
     assert g("resilience_network_nodes") == 10
@@ -101,15 +110,25 @@ def test_values_from_the_snapshot(registry):
         "kind": "status", "rule": "expect_column_values_to_be_in_set:state"}) == 2
     assert g("resilience_ingest_rows_accepted_total", {"kind": "status"}) == 30
     assert g("resilience_snapshot_id") == 42
-    assert 119 <= g("resilience_snapshot_age_seconds") < 180
+    assert g("resilience_snapshot_age_seconds") == pytest.approx(120)  # clock: the test's moment
     assert g("resilience_exporter_snapshot_source_up") == 1
     # the aggregate nodes_out (no root_cause label) is not exported a second time
     assert g("resilience_nodes_out", {"cause": "power", "operator": "docomo", "prefecture": "",
                                       "municipality": "", "root_cause": ""}) is None
 
 
-def test_site_without_coordinates_is_not_on_the_map(registry):
-    register_collectors(CachedSource(make_snapshot), registry=registry)
+def test_snapshot_age_follows_the_clock(registry, now):
+    snap = make_snapshot(now)
+    clock = [now.timestamp()]
+    register_collectors(CachedSource(lambda: snap), registry=registry, clock=lambda: clock[0])
+    assert registry.get_sample_value("resilience_snapshot_age_seconds") == pytest.approx(120)
+    clock[0] += 3600
+    assert registry.get_sample_value("resilience_snapshot_age_seconds") == pytest.approx(3720)
+
+
+def test_site_without_coordinates_is_not_on_the_map(registry, now):
+    snap = make_snapshot(now)
+    register_collectors(CachedSource(lambda: snap), registry=registry)
     text = generate_latest(registry).decode()
     info = [ln for ln in text.splitlines() if ln.startswith("resilience_site_out_info{")]
     assert len(info) == 1 and 'node_id="A1"' in info[0] and 'lat="37.39000"' in info[0]
@@ -123,9 +142,9 @@ def test_no_snapshot_yet_only_health(registry):
     assert "resilience_nodes_out{" not in text and "resilience_snapshot_age_seconds " not in text
 
 
-def test_keeps_last_good_snapshot_and_flags_the_failure(registry):
+def test_keeps_last_good_snapshot_and_flags_the_failure(registry, now):
     calls = {"n": 0}
-    snap = make_snapshot()
+    snap = make_snapshot(now)
 
     def fetch():
         calls["n"] += 1
@@ -147,10 +166,10 @@ def test_keeps_last_good_snapshot_and_flags_the_failure(registry):
     assert "database is gone" in src.state().last_error
 
 
-def test_ttl_cache_one_fetch_for_many_scrapes(registry):
+def test_ttl_cache_one_fetch_for_many_scrapes(registry, now):
     calls = []
     clock = [0.0]
-    src = CachedSource(lambda: calls.append(1) or make_snapshot(), ttl=5, clock=lambda: clock[0])
+    src = CachedSource(lambda: calls.append(1) or make_snapshot(now), ttl=5, clock=lambda: clock[0])
     register_collectors(src, registry=registry)
     for _ in range(5):
         generate_latest(registry)
@@ -160,7 +179,7 @@ def test_ttl_cache_one_fetch_for_many_scrapes(registry):
     assert len(calls) == 2
 
 
-def test_concurrent_scrapes_one_fetch():
+def test_concurrent_scrapes_one_fetch(now):
     import threading
     import time as _t
 
@@ -169,7 +188,7 @@ def test_concurrent_scrapes_one_fetch():
     def slow():
         calls.append(1)
         _t.sleep(0.2)
-        return make_snapshot()
+        return make_snapshot(now)
 
     src = CachedSource(slow, ttl=60)
     reg = CollectorRegistry()
@@ -182,10 +201,10 @@ def test_concurrent_scrapes_one_fetch():
     assert len(calls) == 1
 
 
-def test_families_built_once_per_snapshot(registry, monkeypatch):
+def test_families_built_once_per_snapshot(registry, monkeypatch, now):
     from resilience.exporter import collectors as c
 
-    snap = make_snapshot()
+    snap = make_snapshot(now)
     cols = register_collectors(CachedSource(lambda: snap, ttl=0), registry=registry)
     spof = next(x for x in cols if isinstance(x, c.SpofCollector))
     built = []
@@ -197,8 +216,9 @@ def test_families_built_once_per_snapshot(registry, monkeypatch):
     assert len(built) == 1
 
 
-def test_metric_names_follow_conventions(registry):
-    register_collectors(CachedSource(make_snapshot), registry=registry)
+def test_metric_names_follow_conventions(registry, now):
+    snap = make_snapshot(now)
+    register_collectors(CachedSource(lambda: snap), registry=registry)
     for fam in registry.collect():
         assert fam.name.startswith("resilience_"), fam.name
         assert fam.documentation, fam.name
@@ -209,11 +229,13 @@ def test_metric_names_follow_conventions(registry):
         for s in fam.samples:
             assert set(s.labels) <= {"operator", "prefecture", "municipality", "kind", "state", "cause",
                                      "root_cause", "horizon", "element", "element_type", "node_id", "root",
-                                     "root_type", "srlg", "hidden", "rule", "lat", "lon", "version"}, s
+                                     "root_type", "srlg", "hidden", "rule", "lat", "lon", "version",
+                                     "label"}, s
 
 
-def test_every_metric_is_documented(registry):
-    register_collectors(CachedSource(make_snapshot), registry=registry)
+def test_every_metric_is_documented(registry, now):
+    snap = make_snapshot(now, core_nodes=1)
+    register_collectors(CachedSource(lambda: snap), registry=registry)
     doc = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"`(resilience_[a-z_]+)`", doc))
     names = {s.name for fam in registry.collect() for s in fam.samples}
@@ -230,14 +252,114 @@ def test_aggregate_families_cover_the_analysis_contract():
         assert set(labels) == set(want), metric
 
 
-def test_cardinality_is_bounded_by_top_n_and_cap():
-    """The per-element and per-site series never exceed what the source was asked for."""
+def test_resolve_roots_keeps_the_largest_limit_roots():
+    """resolve_roots finds every node's root but returns only the ``limit`` largest root outages."""
     from resilience.exporter.source import resolve_roots
 
     rows = [(f"S{i}", f"L{i % 7}", False, i) for i in range(10_000)]
     root_of, roots = resolve_roots(rows, limit=5)
     assert len(roots) == 5 and len(root_of) == 10_000
     assert {r.root_type for r in roots} == {"link"}
+    subs = {f"L{k}": sum(i for i in range(10_000) if i % 7 == k) for k in range(7)}
+    assert [r.root for r in roots] == sorted(subs, key=lambda k: -subs[k])[:5]
+
+
+def _swapped_operator_column(now: datetime, n: int = 20_000) -> ExporterSnapshot:
+    """A snapshot as a feed with a swapped column leaves it: every site has its own operator."""
+    aggs, outages, sites = [], [], []
+    for i in range(n):
+        op = f"op{i:05d}"
+        subs = 1 + i % 97
+        state = "down" if i % 2 else "up"
+        aggs += [Aggregate("nodes", 1, operator=op, prefecture="Ishikawa", kind="base_station", state=state),
+                 Aggregate("subscribers", subs, operator=op, prefecture="Ishikawa", kind="base_station")]
+        if state == "up":
+            aggs += [Aggregate("served_nodes", 1, operator=op, prefecture="Ishikawa"),
+                     Aggregate("served_subscribers", subs, operator=op, prefecture="Ishikawa"),
+                     Aggregate("single_homed_nodes", 1, operator=op, prefecture="Ishikawa",
+                               municipality=f"M{i % 20}"),
+                     Aggregate("single_homed_subscribers", subs, operator=op, prefecture="Ishikawa",
+                               municipality=f"M{i % 20}")]
+        else:
+            aggs += [Aggregate("forecast_nodes_out", 1, operator=op, prefecture="Ishikawa", horizon_hours=h)
+                     for h in (1, 3, 6, 24, 72)]
+            outages.append(OutageGroup("power", True, op, "Ishikawa", f"M{i % 20}", 1, subs))
+            if len(sites) < 50:
+                sites.append(SiteOut(f"B{i}", "power", True, "", "base_station", op, "Ishikawa",
+                                     f"M{i % 20}", subs, None, None, f"B{i}"))
+    return make_snapshot(now, aggregates=tuple(aggs), outages=tuple(outages), sites_out=tuple(sites),
+                         sites_out_total=len(outages), roots=(), elements=(), srlgs=())
+
+
+def _scrape(snap: ExporterSnapshot) -> tuple[CollectorRegistry, bytes, int]:
+    registry = CollectorRegistry()
+    register_collectors(CachedSource(lambda: snap), registry=registry)
+    body = generate_latest(registry)
+    series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    return registry, body, series
+
+
+def test_cardinality_20000_operators_fold_into_other(now):
+    """20,000 distinct operator values: at most the limit + "other" per label, a bounded scrape,
+    the folded values counted, and no subscriber lost in the folding."""
+    from resilience.exporter.model import fold_labels, parse_label_limits
+
+    raw = _swapped_operator_column(now)
+    _, body_raw, series_raw = _scrape(raw)
+    assert series_raw > 60_000 and len(body_raw) > 5_000_000  # what an unbounded label costs
+
+    limits = parse_label_limits("operator=100")
+    registry, body, series = _scrape(fold_labels(raw, limits))
+    operators = {m.group(1) for m in re.finditer(rb'operator="([^"]*)"', body)}
+    assert len(operators) == 100 + 1 and b"other" in operators
+    # per family: (limit + other) x the other labels' few values; per-site series: the sites given
+    families_with_operator = sum(1 for fam in registry.collect()
+                                 if any("operator" in s.labels for s in fam.samples))
+    assert series <= 101 * 2 * 5 * families_with_operator + len(raw.sites_out) * 2 + 200
+    assert series < series_raw / 20 and len(body) < 500_000
+    g = registry.get_sample_value
+    assert g("resilience_exporter_folded_label_values", {"label": "operator"}) == 20_000 - 100
+    assert g("resilience_exporter_folded_label_values", {"label": "municipality"}) == 0
+    want = sum(a.value for a in raw.aggregates if a.metric == "subscribers")
+    got = sum(s.value for fam in registry.collect() if fam.name == "resilience_subscribers"
+              for s in fam.samples)
+    assert got == want
+    assert sum(s.value for fam in registry.collect() if fam.name == "resilience_subscribers_out"
+               for s in fam.samples) == sum(o.subscribers for o in raw.outages)
+
+
+def test_folding_keeps_the_largest_values():
+    """The values kept are the ones with the most subscribers; the empty value is not counted."""
+    from resilience.exporter.model import fold_labels
+
+    t = datetime(2024, 1, 3, tzinfo=UTC)
+    aggs = (Aggregate("subscribers", 10, operator="small"), Aggregate("subscribers", 900, operator="big"),
+            Aggregate("subscribers", 500, operator="mid"), Aggregate("hidden_srlgs", 1))
+    v = fold_labels(ExporterSnapshot(1, t, t, aggregates=aggs), {"operator": 2})
+    assert {(a.metric, a.operator): a.value for a in v.aggregates} == {
+        ("subscribers", "big"): 900, ("subscribers", "mid"): 500, ("subscribers", "other"): 10,
+        ("hidden_srlgs", ""): 1}
+    assert v.folded == {"operator": 1, "prefecture": 0, "municipality": 0, "kind": 0}
+    unchanged = fold_labels(ExporterSnapshot(1, t, t, aggregates=aggs), {"operator": 3})
+    assert unchanged.aggregates == aggs and unchanged.folded["operator"] == 0
+
+
+def test_label_limits_setting_is_validated():
+    from resilience.errors import BadInput
+    from resilience.exporter.model import parse_label_limits
+
+    assert parse_label_limits("operator=5")["operator"] == 5
+    for bad in ("operator=0", "operator=x", "colour=3", "operator"):
+        with pytest.raises(BadInput, match="exporter_label_limits"):
+            parse_label_limits(bad)
+
+
+def test_no_core_gauge(registry, now):
+    """resilience_network_core_nodes says 0 when the inventory has no core (alert ResilienceNoCore)."""
+    snap = make_snapshot(now, core_nodes=0, served_nodes=0, served_subscribers=0)
+    register_collectors(CachedSource(lambda: snap), registry=registry)
+    assert registry.get_sample_value("resilience_network_core_nodes") == 0
+    assert registry.get_sample_value("resilience_network_served_nodes") == 0
 
 
 def test_resolve_roots_cycle_terminates():

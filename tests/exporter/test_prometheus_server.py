@@ -23,17 +23,30 @@ pytestmark = pytest.mark.prometheus
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
+    deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args[0]} exited: {proc.stderr.read().decode()[-2000:]}") from None
-            if time.time() > deadline:
-                raise
+                raise AssertionError(f"{proc.args[0]} exited: {proc.stderr.read().decode()[-2000:]}") from None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {timeout:g} s: {exc}") from exc
             time.sleep(0.2)
+
+
+def _wait_until(check, timeout: float, what: str):
+    """Poll ``check()`` until it returns something truthy; fail the test (never fall through)
+    with ``what`` and the last value when ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:g} s waiting for {what} (last: {got!r})")
+        time.sleep(0.5)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -120,12 +133,10 @@ scrape_configs:
         base = f"http://127.0.0.1:{prom_port}"
         _wait_http(base + "/-/ready", p)
         prom = Prom(base)
-        deadline = time.time() + 60
-        while time.time() < deadline:  # several scrapes of both targets (rate() needs two samples)
-            if (len(prom.query('count_over_time(resilience_snapshot_id[1m]) >= 4')) == 1
-                    and prom.query('count_over_time(resilience_pipeline_last_duration_seconds[1m]) >= 4')):
-                break
-            time.sleep(0.5)
+        _wait_until(  # several scrapes of both targets (rate() needs two samples)
+            lambda: (len(prom.query('count_over_time(resilience_snapshot_id[1m]) >= 4')) == 1
+                     and bool(prom.query('count_over_time(resilience_pipeline_last_duration_seconds[1m]) >= 4'))),
+            60, "four scrapes of the exporter and of the Pushgateway")
         yield prom, app
     finally:
         for proc in procs:
@@ -145,6 +156,13 @@ def test_prometheus_holds_the_snapshot_values(stack):
     assert prom.value("sum(resilience_articulation_points)") == EXPECTED["articulation_points"]
     assert prom.value("sum(resilience_bridges)") == EXPECTED["bridges"]
     assert prom.value("resilience_hidden_spof_groups") == EXPECTED["hidden_spof_groups"]
+    hidden = {r["metric"]["srlg"]: float(r["value"][1]) for r in prom.query("resilience_srlg_hidden_nodes")}
+    assert hidden == {k: v[0] for k, v in EXPECTED["srlg_hidden"].items()}
+    assert prom.value('resilience_srlg_hidden_subscribers{hidden="true"}') == EXPECTED["srlg_hidden"]["R1"][1]
+    assert prom.value("sum(resilience_spofs_cutting_other_sites)") == EXPECTED["spofs_cutting_other_sites"]
+    assert prom.value("sum(resilience_single_homed_sites)") == EXPECTED["single_homed_sites"]
+    assert prom.value("resilience_network_core_nodes") == EXPECTED["core_nodes"]
+    assert prom.value('resilience_exporter_folded_label_values{label="operator"}') == 0
     for h, (n, subs) in EXPECTED["forecast"].items():
         if n:
             assert prom.value(f'sum(resilience_forecast_subscribers_out{{horizon="{h}h"}})') == subs
@@ -163,13 +181,13 @@ def test_rules_load_and_only_root_causes_page(stack):
     groups = prom.get("/api/v1/rules")["data"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     assert rules and all(r["health"] == "ok" for r in rules), [r for r in rules if r["health"] != "ok"]
-    deadline = time.time() + 20
-    while True:
-        pending = {r["metric"]["node_id"] for r in prom.query('ALERTS{alertname="ResilienceSiteDown"}')}
-        if pending or time.time() > deadline:
-            break
-        time.sleep(0.5)
+    pending = _wait_until(
+        lambda: {r["metric"]["node_id"] for r in prom.query('ALERTS{alertname="ResilienceSiteDown"}')},
+        20, "ResilienceSiteDown to be pending")
     assert pending == EXPECTED["root_causes"]  # B1, B3 (behind A1) and K2 (behind LK2) do not page
+    quiet = {r["metric"]["alertname"] for r in prom.query(
+        'ALERTS{alertname=~"ResilienceNoCore|ResilienceNothingServed|ResilienceExporterLabelsFolded"}')}
+    assert quiet == set()  # the sample has cores, serves sites and folds nothing
     links = {r["metric"]["root"] for r in prom.query('ALERTS{alertname="ResilienceUpstreamLinkCut"}')}
     assert links == {"LK2"}
     failing = {r["metric"]["dag_id"] for r in prom.query('ALERTS{alertname="ResiliencePipelineFailing"}')}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from resilience.exporter import ExporterApp, make_exporter, start_server
-from tests.exporter.conftest import ROOT, free_port
+from tests.exporter.conftest import free_port
 from tests.exporter.sample import write_sample_snapshot
 
 
@@ -54,7 +54,7 @@ def test_metrics_and_healthz(running):
     status, _, body = _get(url + "/healthz")
     doc = json.loads(body)
     assert status == 200 and doc["snapshot_id"] == 1 and doc["db_reachable"] is True
-    assert 0 <= doc["snapshot_age_seconds"] < 600
+    assert doc["snapshot_age_seconds"] >= 30  # the sample's state time is 30 s before it was written
     assert _get(url + "/nope")[0] == 404
 
 
@@ -126,7 +126,28 @@ def test_method_not_allowed():
     assert seen[0].startswith("405")
 
 
-def test_cli_serve_binds_loopback_and_serves(tmp_path):
+def _cli() -> list[str]:
+    exe = Path(sys.executable).with_name("resilience")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "resilience.cli"]
+
+
+def _listening_address(pid: int, port: int, deadline: float) -> str:
+    """The address the process ``pid`` listens on at ``port`` (from the kernel's socket table)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    while True:
+        for c in proc.net_connections(kind="tcp"):
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port:
+                return c.laddr.ip
+        assert time.monotonic() < deadline, f"process {pid} never listened on port {port}"
+        assert proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE, "serve exited"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(("host_args", "bound"), [([], "127.0.0.1"), (["--host", "0.0.0.0"], "0.0.0.0")])
+def test_cli_serve_binds_loopback_by_default_and_serves(tmp_path, host_args, bound):
+    """By default the socket is bound to 127.0.0.1, not to every interface (0.0.0.0)."""
     from resilience.store.engine import make_engine, migrate
 
     db = tmp_path / "r.db"
@@ -135,22 +156,104 @@ def test_cli_serve_binds_loopback_and_serves(tmp_path):
     write_sample_snapshot(eng)
     eng.dispose()
     port = free_port()
-    exe = Path(sys.executable).with_name("resilience")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "resilience.cli"]
-    env = {**os.environ, "RESILIENCE_HOME": str(ROOT)}
-    proc = subprocess.Popen([*cmd, "--db", f"sqlite:///{db}", "serve", "--port", str(port)],
+    env = {**os.environ, "RESILIENCE_HOME": str(tmp_path)}
+    proc = subprocess.Popen([*_cli(), "--db", f"sqlite:///{db}", "serve", "--port", str(port), *host_args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                status, _, body = _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        assert _listening_address(proc.pid, port, time.monotonic() + 60) == bound
+        status, _, body = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and json.loads(body)["snapshot_id"] == 1
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_cli_serve_on_a_missing_sqlite_file_exits_2_and_creates_nothing(tmp_path):
+    missing = tmp_path / "typo" / "resilence.db"
+    env = {**os.environ, "RESILIENCE_HOME": str(tmp_path)}
+    r = subprocess.run([*_cli(), "--db", f"sqlite:///{missing}", "serve", "--port", str(free_port())],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_make_exporter_refuses_a_missing_sqlite_file(tmp_path):
+    from resilience.errors import BadInput
+
+    with pytest.raises(BadInput, match="no SQLite database file"):
+        make_exporter(f"sqlite:///{tmp_path}/nope.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _sqlite_store(path: Path, snapshots: int) -> None:
+    from resilience.store.engine import make_engine, migrate
+
+    eng = make_engine(f"sqlite:///{path}")
+    migrate(eng)
+    for _ in range(snapshots):
+        write_sample_snapshot(eng, with_ingest=False)
+    eng.dispose()  # the last connection checkpoints the WAL into the file: a plain copy is whole
+
+
+def _health_line_ok(doc: dict) -> None:
+    for key in ("status", "last_error"):
+        v = doc[key] or ""
+        assert "\n" not in v and "SQL" not in v and "Traceback" not in v and "SELECT" not in v, (key, v)
+
+
+def test_deleted_then_restored_database_is_reopened(tmp_path):
+    """Issue 11 item 9: with the exporter running, the file is deleted and restored from a copy
+    that holds snapshot 3; the exporter serves snapshot 3, not the old file's snapshot 1."""
+    import shutil
+
+    db, copy = tmp_path / "r.db", tmp_path / "backup" / "r.db"
+    copy.parent.mkdir()
+    _sqlite_store(db, 1)
+    _sqlite_store(copy, 3)
+    app = make_exporter(f"sqlite:///{db}", ttl=0)
+    assert app.health()["snapshot_id"] == 1
+    for p in db.parent.glob(db.name + "*"):  # the operator deletes the database (and its WAL)
+        p.unlink()
+    doc = app.health()
+    assert doc["db_reachable"] is False and doc["snapshot_id"] == 1
+    assert doc["status"].startswith("stale: ") and str(db) in doc["status"] and "missing" in doc["status"]
+    _health_line_ok(doc)
+    assert not db.exists()  # the reader did not re-create it
+    shutil.copy(copy, db)  # ... and restores it from a copy
+    doc = app.health()
+    assert doc["status"] == "ok" and doc["db_reachable"] is True and doc["snapshot_id"] == 3
+    assert "resilience_snapshot_id 3.0" in app.metrics().decode()
+
+
+def test_database_replaced_by_another_file_is_reopened(tmp_path):
+    """A file moved over the database (another inode) is read, not the old file still open."""
+    db, other = tmp_path / "r.db", tmp_path / "other.db"
+    _sqlite_store(db, 2)
+    _sqlite_store(other, 1)
+    app = make_exporter(f"sqlite:///{db}", ttl=0)
+    assert app.health()["snapshot_id"] == 2
+    other.replace(db)
+    for p in db.parent.glob(db.name + "-*"):  # the old file's WAL and shared memory
+        p.unlink()
+    assert app.health()["snapshot_id"] == 1
+    assert app.source._fetch.reopened == 1
+
+
+@pytest.mark.parametrize("garbage", ["not a database", "directory"])
+def test_health_messages_are_one_readable_line(tmp_path, garbage):
+    db = tmp_path / "r.db"
+    _sqlite_store(db, 1)
+    app = make_exporter(f"sqlite:///{db}", ttl=0)
+    assert app.health()["status"] == "ok"
+    for p in db.parent.glob(db.name + "*"):
+        p.unlink()
+    if garbage == "directory":
+        db.mkdir()
+    else:
+        db.write_bytes(b"SQLite format 2\n" + b"x" * 4096)
+    doc = app.health()
+    assert doc["db_reachable"] is False and doc["snapshot_id"] == 1 and doc["last_error"]
+    _health_line_ok(doc)
+    assert doc["last_error"].startswith("database ") and str(db) in doc["last_error"]

@@ -24,6 +24,15 @@ def test_reads_the_sample_snapshot(sample_engine):
     assert snap.ingest.rows_accepted == EXPECTED["ingest_accepted"]
     assert snap.ingest.rows_quarantined == EXPECTED["ingest_quarantined"]
     assert [g.srlg for g in snap.srlgs] == ["R1", "R7"]
+    assert {g.srlg: (g.hidden_nodes, g.hidden_subscribers) for g in snap.srlgs} == EXPECTED["srlg_hidden"]
+    assert {g.srlg: g.hidden for g in snap.srlgs} == {"R1": True, "R7": False}  # hidden_nodes > 0
+    assert snap.core_nodes == EXPECTED["core_nodes"]
+
+
+def test_core_nodes_of_a_snapshot_without_the_cores_aggregate(engine):
+    """Snapshots written before the ``cores`` aggregate count the nodes of kind core."""
+    write_sample_snapshot(engine, with_cores=False)
+    assert DatabaseSource(engine)().core_nodes == EXPECTED["core_nodes"]
 
 
 def test_cap_on_sites(sample_engine):
@@ -39,6 +48,74 @@ def test_newer_snapshot_replaces_the_view_and_same_id_is_reused(sample_engine):
     write_sample_snapshot(sample_engine, served_subscribers=100, with_ingest=False)
     second = src()
     assert second.id > first.id and second.served_subscribers == 100
+
+
+def test_recreated_store_reusing_snapshot_id_1_is_read_again(db_url, engine):
+    """A store dropped and re-created whose new snapshot is again id 1 is not served from the
+    cache of the old snapshot 1 (issue 18: the view was keyed by snapshot id only)."""
+    import os
+    from pathlib import Path
+
+    from resilience.store.engine import create_database, make_engine, migrate
+
+    src = DatabaseSource(engine)
+    assert write_sample_snapshot(engine, served_subscribers=200) == 1
+    assert src().served_subscribers == 200
+    if db_url.startswith("sqlite"):
+        engine.dispose()
+        db = Path(db_url.split("sqlite:///", 1)[1])
+        for p in db.parent.glob(db.name + "*"):
+            p.unlink()
+    else:
+        engine.dispose()
+        base = os.environ["RESILIENCE_TEST_PG_URL"]
+        create_database(base, db_url.rsplit("/", 1)[1], replace=True)
+    fresh = make_engine(db_url)
+    migrate(fresh)
+    assert write_sample_snapshot(fresh, served_subscribers=100) == 1
+    fresh.dispose()
+    again = src()
+    assert again.id == 1 and again.served_subscribers == 100
+
+
+def test_20000_operators_through_the_store_give_a_bounded_scrape(engine):
+    """One swapped column (every site its own operator): the scrape stays bounded by the label
+    limits and the per-site cap, and says how many values it folded."""
+    import re
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from resilience.analysis.snapshot import compute_snapshot
+    from resilience.exporter import register_collectors
+    from resilience.store.snapshots import write_snapshot
+
+    as_of = datetime(2024, 1, 2, 6, tzinfo=UTC)
+    G = nx.MultiGraph(as_of=as_of)
+    base = dict(prefecture="Ishikawa", power="grid", fresh=True, observed_at=as_of, battery_hours=6.0)
+    G.add_node("C", kind="core", operator="docomo", municipality="Kanazawa", subscribers=0, state="up",
+               **base)
+    n = 20_000
+    for i in range(n):
+        G.add_node(f"B{i}", kind="base_station", operator=f"op{i:05d}", municipality=f"M{i % 20}",
+                   subscribers=1 + i % 97, state="down" if i % 2 else "up", **base)
+        G.add_edge("C", f"B{i}", key=f"L{i}", link_id=f"L{i}", medium="fiber", srlg="", state="up")
+    write_snapshot(engine, compute_snapshot(G, hours=(1, 3)))
+
+    def scrape(limits):
+        registry = CollectorRegistry()
+        register_collectors(CachedSource(DatabaseSource(engine, max_sites_out=500, label_limits=limits)),
+                            registry=registry)
+        body = generate_latest(registry)
+        return registry, body, sum(1 for ln in body.splitlines() if ln and not ln.startswith(b"#"))
+
+    registry, body, series = scrape({"operator": 50})
+    assert len({m.group(1) for m in re.finditer(rb'operator="([^"]*)"', body)}) == 50 + 1
+    # unbounded, resilience_nodes and resilience_subscribers alone would hold 2 x 20,000 series
+    assert series < 51 * 40 + 3 * 500 + 500 and len(body) < 1_000_000
+    g = registry.get_sample_value
+    assert g("resilience_exporter_folded_label_values", {"label": "operator"}) == n + 1 - 50
+    assert g("resilience_nodes_out", {"cause": "equipment", "root_cause": "true", "operator": "other",
+                                      "prefecture": "Ishikawa", "municipality": "M1"}) is not None
 
 
 def test_no_snapshot_yet(engine):
