@@ -129,8 +129,9 @@ def _overview() -> dict:
     _stat(b, "Root-cause outages", 'sum(resilience_nodes_out{root_cause="true"}) or vector(0)',
           "Out sites no upstream outage explains: what operators act on (they page).",
           [(None, "green"), (1, "red")])
-    _stat(b, "Single points of failure", "resilience_spof_elements",
-          "Articulation points + bridges + hidden shared-risk groups.", [(None, "green"), (1, "orange")])
+    _stat(b, "SPOFs cutting other sites", f"sum(resilience_spofs_cutting_other_sites{{{OP}}}) or vector(0)",
+          "Single points of failure that cut sites other than their own (a site's own access link "
+          "is counted under single-homed sites).", [(None, "green"), (1, "orange")])
     _stat(b, "Snapshot age", "resilience_snapshot_age_seconds", "s",
           "Age of the state the dashboards show (alert above 30 min).",
           [(None, "green"), (900, "orange"), (1800, "red")])
@@ -153,6 +154,12 @@ def _overview() -> dict:
           options={"colorMode": "background", "reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
                                                                    "values": False}})
     _stat(b, "Snapshot id", "resilience_snapshot_id", w=6)
+    _stat(b, "Single-homed sites (own access link)",
+          f"sum(resilience_single_homed_sites{{{OP}}}) or vector(0)",
+          "Sites that hang on their own access link alone (a link that cuts only that site).", w=6)
+    _stat(b, "Core nodes", "resilience_network_core_nodes",
+          "Roots of the analysis. 0: no core, nothing is served and every blast radius is 0 "
+          "(alert ResilienceNoCore).", [(None, "red"), (1, "green")], w=6)
     return _dashboard("resilience-overview", "Resilience / Overview", b,
                       "Served subscribers, sites and subscribers out, root causes, SPOFs, freshness.",
                       ("operator", "prefecture"))
@@ -163,7 +170,8 @@ def _spof() -> dict:
     _stat(b, "Articulation points", "sum(resilience_articulation_points) or vector(0)", w=6)
     _stat(b, "Bridges", "sum(resilience_bridges) or vector(0)", w=6)
     _stat(b, "Hidden SPOF groups", "resilience_hidden_spof_groups", w=6,
-          description="Shared-risk groups (conduit, pole line, bridge) that cut nodes though no single link does.")
+          description="Shared-risk groups (conduit, pole line, bridge) that cut nodes no single element "
+                      "cuts off (their hidden part is not empty).")
     _stat(b, "Single-homed subscribers", f"sum(resilience_single_homed_subscribers{{{OP}}}) or vector(0)", w=6)
     b.add("table", "Top elements by blast radius",
           [_target("resilience_element_subscribers_lost", "A", instant=True, table=True),
@@ -175,9 +183,15 @@ def _spof() -> dict:
                                         "municipality", "Value #A", "Value #B")))
     b.add("table", "Shared-risk groups by blast radius",
           [_target("resilience_srlg_subscribers_lost", "A", instant=True, table=True),
-           _target("resilience_srlg_nodes_lost", "B", instant=True, table=True)], w=12, h=10,
-          transformations=_table({"Value #A": "subscribers lost", "Value #B": "nodes lost"},
-                                 "subscribers lost"))
+           _target("resilience_srlg_nodes_lost", "B", instant=True, table=True),
+           _target("resilience_srlg_hidden_subscribers", "C", instant=True, table=True),
+           _target("resilience_srlg_hidden_nodes", "D", instant=True, table=True)], w=12, h=10,
+          description="Blast radius of each top group, and its hidden part: the sites it cuts that no "
+                      "single element cuts off.",
+          transformations=_table({"Value #A": "subscribers lost", "Value #B": "nodes lost",
+                                  "Value #C": "hidden subscribers", "Value #D": "hidden nodes"},
+                                 "subscribers lost",
+                                 order=("srlg", "hidden", "Value #A", "Value #B", "Value #C", "Value #D")))
     b.add("bargauge", "Single-homed subscribers by municipality (top 20)",
           [_target(f"topk(20, sum by (prefecture, municipality) (resilience_single_homed_subscribers{{{OP}}}))",
                    legend="{{prefecture}} {{municipality}}", instant=True)], w=12, h=10,
@@ -187,7 +201,9 @@ def _spof() -> dict:
           [_target("resilience_spof_elements", "A", "all"),
            _target("sum(resilience_articulation_points)", "B", "articulation points"),
            _target("sum(resilience_bridges)", "C", "bridges"),
-           _target("resilience_hidden_spof_groups", "D", "hidden groups")], w=24, h=8)
+           _target("resilience_hidden_spof_groups", "D", "hidden groups"),
+           _target("sum(resilience_spofs_cutting_other_sites)", "E", "cutting other sites"),
+           _target("sum(resilience_single_homed_sites)", "F", "single-homed sites")], w=24, h=8)
     return _dashboard("resilience-spof", "Resilience / SPOF explorer", b,
                       "Where the network hangs on one element: blast radius of the top elements.",
                       ("operator", "prefecture"))
