@@ -266,21 +266,56 @@ def _analyze(db_url: str | None, as_of: datetime | None, top_n: int | None) -> S
 
 
 @_store_guard
-def spof(*, db_url: str | None = None, top: int | None = 50) -> pd.DataFrame:
+def spof(*, db_url: str | None = None, top: int | None = 50, srlg: bool = False) -> pd.DataFrame:
     """Blast radius of every node and link of the current state, largest first.
 
-    Columns ``element_type, id, nodes_lost, subscribers_lost``; ``top=None`` gives all elements,
+    Columns ``element_type, id, nodes_lost, subscribers_lost`` then ``name`` (a node's name, a
+    link's ends' names) and for links ``a``, ``b``, ``a_name``, ``b_name``
+    (:func:`resilience.analysis.names.element_names`); ``top=None`` gives all elements,
     otherwise the ``top`` single points of failure.
-    """
-    from resilience.analysis import blast_radius
 
-    df = blast_radius(load_graph(db_url=db_url))
-    df = df.sort_values(["subscribers_lost", "nodes_lost", "element_type", "id"],
-                        ascending=[False, False, True, True], kind="stable")
+    ``srlg=True``: every shared-risk group that cuts anything instead, columns ``srlg``,
+    ``links`` (its link ids), ``nodes_lost``, ``subscribers_lost``, ``hidden_nodes``,
+    ``hidden_subscribers`` (its hidden part: the nodes it cuts that are not single-homed),
+    largest first (``top`` groups unless ``None``).
+
+    ``attrs`` of the frame: ``spofs_cutting_others`` and ``single_homed_sites`` (sites that
+    hang on their own access link), over all single points of failure.
+
+    Issues a :class:`resilience.analysis.coverage.CoverageWarning` when the network has no core
+    or serves nothing (every blast radius is then 0).
+    """
+    import pandas as pd
+
+    from resilience.analysis import blast_radius, srlg_blast_radius, to_csr
+    from resilience.analysis.coverage import coverage_warnings, warn_coverage
+    from resilience.analysis.names import element_names
+
+    G = load_graph(db_url=db_url)
+    csr = to_csr(G)
+    base = blast_radius(G, csr=csr)
+    served = int((base["element_type"].eq("node") & base["nodes_lost"].gt(0)).sum())
+    warn_coverage(coverage_warnings(total_nodes=csr.n, cores=len(csr.roots), served_nodes=served))
+    if srlg:
+        df = srlg_blast_radius(G, csr=csr)
+        df = df[df["nodes_lost"] > 0].head(top) if top is not None else df[df["nodes_lost"] > 0]
+        links = csr.srlg_links
+        df = df.assign(links=[[csr.links[i] for i in links[g]] for g in df["srlg"]])
+        cols = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden_nodes", "hidden_subscribers"]
+        return df[cols].reset_index(drop=True)
+    df = base.sort_values(["subscribers_lost", "nodes_lost", "element_type", "id"],
+                          ascending=[False, False, True, True], kind="stable")
+    is_link = df["element_type"] == "link"
+    spofs = is_link & (df["nodes_lost"] > 0) | (df["nodes_lost"] > 1)
+    own_link = int((is_link & (df["nodes_lost"] == 1)).sum())  # a site's own access link
     if top is not None:
-        spofs = (df["element_type"] == "link") & (df["nodes_lost"] > 0) | (df["nodes_lost"] > 1)
         df = df[spofs].head(top)
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    names = pd.DataFrame(element_names(G, df["element_type"], df["id"]), index=df.index,
+                         columns=["name", "a", "b", "a_name", "b_name"])
+    out = pd.concat([df, names], axis=1)
+    out.attrs.update(spofs_cutting_others=int(spofs.sum()) - own_link, single_homed_sites=own_link)
+    return out
 
 
 def scenario_from_options(
@@ -294,13 +329,14 @@ def scenario_from_options(
 ) -> dict:
     """The scenario dict (as in ``config/scenarios/*.yaml``) for the CLI / DAG options.
 
-    Exactly one kind of damage must be given; several kinds combine into a ``combined`` list.
+    Exactly one kind of damage must be given. The values are checked when the scenario is built
+    (:func:`resilience.scenarios.scenario_from_dict`: a NaN radius, latitude 200 or infinite
+    hours raise ``ValueError``); a scenario file that is not a YAML scenario raises
+    ``ValueError`` naming the file and never quoting it.
 
     >>> scenario_from_options(fail=["A1"])
     {'type': 'explicit', 'fail': ['A1']}
     """
-    import yaml
-
     parts: list[dict] = []
     fail, srlg = [f for f in fail if f], [g for g in srlg if g]
     if fail:
@@ -315,11 +351,9 @@ def scenario_from_options(
     if srlg:
         parts.append({"type": "srlg", "groups": list(srlg)})
     if scenario_file:
-        p = Path(scenario_file)
-        try:
-            parts.append(yaml.safe_load(p.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{p}: {exc}") from exc
+        from resilience.scenarios import read_scenario_file
+
+        parts.append(read_scenario_file(scenario_file))  # never echoes the file's content
     if not parts:
         raise ValueError("no damage given: use --fail, --region, --power-outage, --srlg or --scenario")
     if len(parts) > 1:
@@ -337,7 +371,17 @@ def whatif(scenario: dict | str | Path, *, db_url: str | None = None) -> dict:
     from resilience.scenarios import load_scenario, run_whatif, scenario_from_dict
 
     sc = scenario_from_dict(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
-    return run_whatif(load_graph(db_url=db_url), sc)
+    G = load_graph(db_url=db_url)
+    _warn_coverage(G)
+    return run_whatif(G, sc)
+
+
+def _warn_coverage(G: nx.MultiGraph) -> None:
+    """:class:`~resilience.analysis.coverage.CoverageWarning` for a network with no core or
+    nothing served (the CLI prints it on stderr)."""
+    from resilience.analysis.coverage import coverage_warnings, graph_coverage, warn_coverage
+
+    warn_coverage(coverage_warnings(**graph_coverage(G)))
 
 
 @_store_guard
@@ -345,7 +389,9 @@ def forecast(*, db_url: str | None = None, hours: Iterable[float] | None = None)
     """Nodes and subscribers out at each horizon if grid power is not restored."""
     from resilience.analysis import battery_forecast
 
-    return battery_forecast(load_graph(db_url=db_url), hours=_hours(hours))
+    G = load_graph(db_url=db_url)
+    _warn_coverage(G)
+    return battery_forecast(G, hours=_hours(hours))
 
 
 @_store_guard

@@ -155,12 +155,44 @@ def ingest(
 # --- analysis commands (analyze, spof, whatif, forecast) ------------------------------------
 
 
+class _CoverageToStderr:
+    """Within an analysis command: print each CoverageWarning (no core, nothing served) as one
+    ``warning: ...`` line on stderr; the exit code is unchanged."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self._seen = self._catch.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc: object) -> None:
+        import warnings
+
+        self._catch.__exit__(*exc)
+        said = set()
+        for w in self._seen:
+            if type(w.message).__name__ == "CoverageWarning":
+                if str(w.message) not in said:
+                    said.add(str(w.message))
+                    typer.echo(f"warning: {w.message}", err=True)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _ends(r: dict) -> str:
+    """A link's two ends for a table cell: ``A1 Wajima agg – B1 Wajima 1``."""
+    if not r.get("a"):
+        return ""
+    return " – ".join(f"{i} {n}".strip() for i, n in ((r["a"], r.get("a_name")), (r["b"], r.get("b_name"))))
+
+
 @app.command()
 def analyze() -> None:
     """Analyse the current state and store a snapshot (one transaction)."""
     from resilience import api
 
-    with _console().status("analysing"):
+    with _CoverageToStderr(), _console().status("analysing"):
         sid = api.analyze(db_url=state.db_url)
     typer.echo(f"snapshot {sid} stored")
 
@@ -193,20 +225,52 @@ def watch(
 
 @app.command()
 def spof(
-    top: Annotated[int, typer.Option("--top", help="How many single points of failure")] = 20,
+    top: Annotated[int, typer.Option("--top", help="How many single points of failure (>= 0)")] = 20,
     all_: Annotated[bool, typer.Option("--all", help="Every node and link, SPOF or not")] = False,
+    srlg: Annotated[bool, typer.Option(
+        "--srlg", help="Shared-risk groups instead: blast radius and hidden part of every group that cuts anything"
+    )] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Single points of failure: the blast radius of every node and link, largest first."""
+    """Single points of failure: the blast radius of every node and link, largest first.
+
+    Names are shown next to ids (a link by its two ends). A summary line on stderr separates the
+    single points of failure that cut other sites from the sites on their own access link.
+    """
     from resilience import api
 
-    df = api.spof(db_url=state.db_url, top=None if all_ else top)
-    rows = [
-        {"element_type": r.element_type, "id": str(r.id), "nodes_lost": int(r.nodes_lost),
-         "subscribers_lost": int(r.subscribers_lost)}
-        for r in df.itertuples(index=False)
-    ]
+    if top < 0:
+        _fail_bad_input(BadInput("--top", f"must be a count >= 0, not {top}"))
+    with _CoverageToStderr():
+        df = api.spof(db_url=state.db_url, top=None if all_ else top, srlg=srlg)
+    if srlg:
+        rows = [
+            {"srlg": str(r.srlg), "links": [str(x) for x in r.links], "nodes_lost": int(r.nodes_lost),
+             "subscribers_lost": int(r.subscribers_lost), "hidden_nodes": int(r.hidden_nodes),
+             "hidden_subscribers": int(r.hidden_subscribers)}
+            for r in df.itertuples(index=False)
+        ]
+        if fmt is not Format.json:
+            rows = [{**r, "links": ",".join(r["links"])} for r in rows]
+        _print_rows(rows, fmt, "shared-risk groups (hidden part: sites no single element cuts off)")
+        return
+    rows = []
+    for r in df.to_dict("records"):
+        row = {"element_type": r["element_type"], "id": str(r["id"]), "name": r["name"],
+               "nodes_lost": int(r["nodes_lost"]), "subscribers_lost": int(r["subscribers_lost"])}
+        if r["element_type"] == "link":
+            row.update(a=r["a"], b=r["b"], a_name=r["a_name"], b_name=r["b_name"])
+        if fmt is not Format.json:  # one set of columns for tables and CSV
+            row = {"element_type": row["element_type"], "id": row["id"],
+                   "name": _ends(row) or row["name"], "nodes_lost": row["nodes_lost"],
+                   "subscribers_lost": row["subscribers_lost"]}
+        rows.append(row)
     _print_rows(rows, fmt, "blast radius (single points of failure)")
+    if fmt is Format.table:
+        n, m = df.attrs["spofs_cutting_others"], df.attrs["single_homed_sites"]
+        typer.echo(f"{n:,} single point{'s' * (n != 1)} of failure cut{'s' * (n == 1)} other sites; "
+                   f"{m:,} site{'s' * (m != 1)} hang{'s' * (m == 1)} on {'its' if m == 1 else 'their'} "
+                   "own access link")
 
 
 def _split(text: str) -> list[str]:
@@ -223,24 +287,38 @@ def whatif(
     scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML file")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs."""
+    """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs.
+
+    Every option is checked before the network is read: ``--region`` latitude within -90..90,
+    longitude within -180..180, radius finite and > 0; ``--hours`` finite and >= 0; a
+    ``--scenario`` file that is not a YAML scenario is named, never printed.
+    """
     from resilience import api
 
-    try:
-        reg = None
-        if region:
-            parts = [float(x) for x in region.split(",")]
+    reg = None
+    if region:
+        from resilience.scenarios._geo import lat_lon, number
+
+        parts = region.split(",")
+        try:
             if len(parts) != 3:
-                raise ValueError
-            reg = (parts[0], parts[1], parts[2])
-    except ValueError:
-        _fail_bad_input(BadInput("--region", f"'{region}' is not LAT,LON,KM"))
+                raise ValueError(f"'{region}' is not LAT,LON,KM")
+            lat, lon = lat_lon(parts[0], parts[1])
+            reg = (lat, lon, number(parts[2], "radius (km)", above=0))
+        except ValueError as exc:
+            _fail_bad_input(BadInput("--region", str(exc)))
+    if hours is not None and not (0 <= hours < float("inf")):
+        _fail_bad_input(BadInput("--hours", f"must be a finite number of hours >= 0, not {hours}"))
     try:
         sc = api.scenario_from_options(fail=_split(fail), region=reg, power_outage=power_outage or None,
                                        hours=hours, srlg=_split(srlg), scenario_file=scenario)
-        result = api.whatif(sc, db_url=state.db_url)
+        with _CoverageToStderr():
+            result = api.whatif(sc, db_url=state.db_url)
     except ValueError as exc:
-        _fail_bad_input(BadInput(str(scenario or "scenario"), str(exc)))
+        msg = str(exc)
+        if scenario and not msg.startswith(str(scenario)):
+            msg = f"{scenario}: {msg}"
+        _fail_bad_input(BadInput("--scenario" if scenario else "whatif", msg))
     if fmt is Format.json:
         sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
         return
@@ -252,9 +330,27 @@ def whatif(
           "difference": s["served_subscribers"] - b["served_subscribers"]}],
         fmt, "what-if",
     )
+    mc = result.get("monte_carlo")
+    if mc and fmt is Format.table:  # earthquake: the Monte Carlo statistics, not only the likely damage
+        _print_rows(
+            [{"lost": what, **{k: mc[what][k] for k in ("mean", "p50", "p95", "max")}}
+             for what in ("nodes_lost", "subscribers_lost")],
+            fmt, f"earthquake Monte Carlo ({mc['runs']:,} runs, seed {mc['seed']})",
+        )
+    detail = result.get("new_spofs_detail") or []
+    if detail and fmt is Format.table:
+        _print_rows(
+            [{"element_type": d["element_type"], "id": str(d["id"]), "name": _ends(d) or d.get("name", ""),
+              "nodes_lost": d["nodes_lost"], "subscribers_lost": d["subscribers_lost"]}
+             for d in detail[:20]],
+            fmt, f"new single points of failure ({len(detail):,})",
+        )
     if fmt is Format.table:
-        shown = ", ".join(map(str, lost["nodes"][:20])) + (" ..." if len(lost["nodes"]) > 20 else "")
-        _console().print(f"lost {len(lost['nodes'])} nodes, {lost['subscribers']:,} subscribers: {shown}")
+        names = lost.get("names") or [""] * len(lost["nodes"])
+        shown = ", ".join(f"{i} ({n})" if n else str(i) for i, n in zip(lost["nodes"][:20], names, strict=False))
+        shown += " ..." if len(lost["nodes"]) > 20 else ""
+        what = "likely lost" if mc else "lost"
+        _console().print(f"{what} {len(lost['nodes'])} nodes, {lost['subscribers']:,} subscribers: {shown}")
         _console().print(f"new single points of failure: {len(result['new_spofs'])}")
 
 
@@ -268,9 +364,12 @@ def forecast(
 
     try:
         hs = [float(h) for h in _split(hours)]
+        if not hs or not all(0 <= h < float("inf") for h in hs):
+            raise ValueError
     except ValueError:
-        _fail_bad_input(BadInput("--hours", f"'{hours}' is not a list of hours"))
-    df = api.forecast(db_url=state.db_url, hours=hs)
+        _fail_bad_input(BadInput("--hours", f"'{hours}' is not a list of finite hours >= 0 (e.g. 1,3,6,24,72)"))
+    with _CoverageToStderr():
+        df = api.forecast(db_url=state.db_url, hours=hs)
     rows = [{"horizon_hours": float(r.horizon_hours), "nodes_out": int(r.nodes_out),
              "subscribers_out": int(r.subscribers_out)} for r in df.itertuples(index=False)]
     _print_rows(rows, fmt, "battery forecast (grid power not restored)")

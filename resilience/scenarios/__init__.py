@@ -19,7 +19,12 @@ Example
 from resilience.scenarios.base import Damage, Scenario, run_whatif
 from resilience.scenarios.earthquake import Earthquake, Fragility
 from resilience.scenarios.explicit import ExplicitFailure
-from resilience.scenarios.loader import SCENARIO_TYPES, load_scenario, scenario_from_dict
+from resilience.scenarios.loader import (
+    SCENARIO_TYPES,
+    load_scenario,
+    read_scenario_file,
+    scenario_from_dict,
+)
 from resilience.scenarios.power import PowerOutage
 from resilience.scenarios.region import RegionFailure
 from resilience.scenarios.srlg import SRLGCut
@@ -36,5 +41,6 @@ __all__ = [
     "Fragility",
     "SCENARIO_TYPES",
     "load_scenario",
+    "read_scenario_file",
     "scenario_from_dict",
 ]

@@ -15,9 +15,67 @@ import numpy as np
 
 from resilience.analysis._csr import CSRGraph, NodeAttributes
 
-__all__ = ["EARTH_RADIUS_KM", "haversine_km", "node_coords", "points_in_geojson"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "haversine_km",
+    "node_coords",
+    "points_in_geojson",
+    "number",
+    "lat_lon",
+]
 
 EARTH_RADIUS_KM = 6371.0088
+
+
+def number(value: Any, what: str, *, low: float | None = None, high: float | None = None,
+           above: float | None = None) -> float:
+    """A finite float within bounds, or ``ValueError`` naming ``what`` (scenario input checks:
+    NaN, infinity, text and out-of-range values never reach the arithmetic).
+
+    Parameters
+    ----------
+    value : Any
+    what : str
+        The field, for the message.
+    low, high : float, optional
+        Inclusive bounds.
+    above : float, optional
+        Exclusive lower bound.
+
+    Examples
+    --------
+    >>> number("5", "radius_km", above=0)
+    5.0
+    >>> number(float("nan"), "radius_km", above=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: radius_km must be a finite number, not nan
+    """
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, not {value!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    if low is not None and x < low or high is not None and x > high:
+        raise ValueError(f"{what} must be within {low:g}..{high:g}, not {x:g}")
+    if above is not None and not x > above:
+        raise ValueError(f"{what} must be > {above:g}, not {x:g}")
+    return x
+
+
+def lat_lon(lat: Any, lon: Any, what: str = "centre") -> tuple[float, float]:
+    """A checked ``(lat, lon)``: latitude within -90..90, longitude within -180..180.
+
+    >>> lat_lon(37.4, 136.9)
+    (37.4, 136.9)
+    >>> lat_lon(200, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: centre latitude must be within -90..90, not 200
+    """
+    return (number(lat, f"{what} latitude", low=-90, high=90),
+            number(lon, f"{what} longitude", low=-180, high=180))
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:

@@ -13,7 +13,7 @@ Example
 >>> G.nodes["C"]["kind"] = "core"
 >>> r = run_whatif(G, ExplicitFailure(["A"]), weight=None)
 >>> r["lost"], r["scenario"]["served_nodes"]
-({'nodes': ['A', 'B'], 'subscribers': 2}, 1)
+({'nodes': ['A', 'B'], 'subscribers': 2, 'names': ['', '']}, 1)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 
 from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr
 from resilience.analysis.blast import BlastArrays, blast_arrays
+from resilience.analysis.names import element_names, node_name
 
 __all__ = ["Damage", "Scenario", "run_whatif", "WHATIF_KEYS"]
 
@@ -116,10 +117,13 @@ def run_whatif(
     dict
         JSON-ready: ``baseline`` and ``scenario`` (``served_nodes``, ``served_subscribers``),
         ``difference`` (the same keys, scenario minus baseline), ``lost`` (``nodes``: ids served
-        now and not in the scenario, in graph order; ``subscribers``), ``failed`` (``nodes``,
+        now and not in the scenario, in graph order; ``subscribers``; ``names``: their names,
+        ``""`` where unnamed), ``failed`` (``nodes``,
         ``links``: elements the scenario takes out directly), ``new_spofs`` (ids of elements
         that are single points of failure in the scenario but not now, failed ones excluded),
-        ``new_spofs_detail`` (their blast radius rows), ``description`` (the scenario's dict)
+        ``new_spofs_detail`` (their blast radius rows with ``name``, and for links ``a``, ``b``,
+        ``a_name``, ``b_name``: see :func:`resilience.analysis.names.element_names`),
+        ``description`` (the scenario's dict)
         plus scenario extras (e.g. ``timeline`` for power outages, ``monte_carlo`` for
         earthquakes).
 
@@ -166,6 +170,9 @@ def run_whatif(
         for i in np.nonzero(new_l)[0]
     ]
     detail.sort(key=lambda x: (-x["subscribers_lost"], -x["nodes_lost"]))
+    for d, names in zip(detail, element_names(G, [d["element_type"] for d in detail],
+                                              [d["id"] for d in detail]), strict=True):
+        d.update(names)
     bs = {"served_nodes": int(b_served.sum()), "served_subscribers": _num(csr, w[b_served].sum())}
     ss = {"served_nodes": int(a_served.sum()), "served_subscribers": _num(csr, w[a_served].sum())}
     out: dict[str, Any] = {
@@ -173,7 +180,8 @@ def run_whatif(
         "baseline": bs,
         "scenario": ss,
         "difference": {k: ss[k] - bs[k] for k in bs},
-        "lost": {"nodes": nodes[lost].tolist(), "subscribers": _num(csr, w[lost].sum())},
+        "lost": {"nodes": nodes[lost].tolist(), "subscribers": _num(csr, w[lost].sum()),
+                 "names": [node_name(G, x) for x in nodes[lost].tolist()]},
         "failed": {
             "nodes": nodes[dmg.nodes].tolist(),
             "links": links[dmg.links].tolist(),

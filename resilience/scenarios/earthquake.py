@@ -35,10 +35,13 @@ from numba import njit
 
 from resilience.analysis._csr import CSRGraph, bfs_into
 from resilience.analysis.blast import BlastArrays, blast_arrays
-from resilience.scenarios._geo import haversine_km, node_coords
+from resilience.scenarios._geo import haversine_km, lat_lon, node_coords, number
 from resilience.scenarios.base import Damage, Scenario
 
-__all__ = ["Earthquake", "Fragility"]
+__all__ = ["Earthquake", "Fragility", "MAX_RUNS"]
+
+#: Monte Carlo runs accepted at most (each run is one BFS over the whole network).
+MAX_RUNS = 100_000
 
 
 @dataclass
@@ -76,10 +79,15 @@ class Fragility:
             p = np.asarray(self.p, dtype=float)
             if x.shape != p.shape or x.size == 0 or np.any(np.diff(x) < 0):
                 raise ValueError("fragility x and p need the same length, x increasing")
+            if not (np.isfinite(x).all() and np.isfinite(p).all()):
+                raise ValueError("fragility x and p must be finite numbers")
             if np.any((p < 0) | (p > 1)):
                 raise ValueError("fragility probabilities must be within [0, 1]")
-        elif self.median is None or self.beta is None or self.median <= 0 or self.beta <= 0:
+        elif self.median is None or self.beta is None:
             raise ValueError("fragility needs x and p, or a positive median and beta")
+        else:
+            self.median = number(self.median, "fragility median", above=0)
+            self.beta = number(self.beta, "fragility beta", above=0)
 
     def __call__(self, value: np.ndarray) -> np.ndarray:
         v = np.asarray(value, dtype=float)
@@ -132,10 +140,10 @@ class Earthquake(Scenario):
     Parameters
     ----------
     lat, lon : float
-        Epicentre.
+        Epicentre (latitude within -90..90, longitude within -180..180).
     fragility : Fragility
     depth_km : float
-        Hypocentre depth; distances are hypocentral ``sqrt(d^2 + depth^2)``.
+        Hypocentre depth (finite, >= 0); distances are hypocentral ``sqrt(d^2 + depth^2)``.
     intensity : dict, optional
         Node id -> intensity (a shake map) when ``fragility.measure == 'intensity'``; nodes not
         listed get NaN (no damage).
@@ -143,9 +151,9 @@ class Earthquake(Scenario):
         ``{"distance_km": [...], "intensity": [...]}``: piecewise-linear attenuation used for
         nodes without a shake-map value.
     runs : int
-        Monte Carlo runs.
+        Monte Carlo runs, 1 to :data:`MAX_RUNS`.
     seed : int
-        Seed of ``numpy.random.default_rng``: same seed, same answer.
+        Seed of ``numpy.random.default_rng`` (>= 0): same seed, same answer.
     name : str
 
     Notes
@@ -170,9 +178,13 @@ class Earthquake(Scenario):
     type: ClassVar[str] = "earthquake"
 
     def __post_init__(self) -> None:
-        if int(self.runs) < 1:
-            raise ValueError("earthquake runs must be >= 1")
-        self.runs = int(self.runs)
+        self.lat, self.lon = lat_lon(self.lat, self.lon, "epicentre")
+        self.depth_km = number(self.depth_km, "depth_km", low=0)
+        runs = number(self.runs, "earthquake runs", low=1, high=MAX_RUNS)
+        seed = number(self.seed, "earthquake seed", low=0)
+        if runs != int(runs) or seed != int(seed):
+            raise ValueError("earthquake runs and seed must be whole numbers")
+        self.runs, self.seed = int(runs), int(seed)
         if isinstance(self.fragility, dict):
             self.fragility = Fragility(**self.fragility)
         if (
@@ -283,14 +295,16 @@ class Earthquake(Scenario):
         lat, lon = e.get("lat", d.get("lat")), e.get("lon", d.get("lon"))
         if lat is None or lon is None or "fragility" not in d:
             raise ValueError("earthquake scenario needs epicentre {lat, lon} and fragility")
+        if not isinstance(d["fragility"], dict):
+            raise ValueError("earthquake fragility must be a mapping (x and p, or median and beta)")
         return cls(
-            lat=float(lat),
-            lon=float(lon),
+            lat=lat,
+            lon=lon,
             fragility=Fragility(**d["fragility"]),
-            depth_km=float(d.get("depth_km") or 0.0),
+            depth_km=d.get("depth_km") or 0.0,
             intensity=d.get("intensity"),
             intensity_by_distance=d.get("intensity_by_distance"),
-            runs=int(d.get("runs") or 1000),
-            seed=int(d.get("seed") or 0),
+            runs=d.get("runs") or 1000,
+            seed=d.get("seed") or 0,
             name=str(d.get("name") or ""),
         )

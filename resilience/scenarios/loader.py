@@ -30,7 +30,12 @@ from resilience.scenarios.power import PowerOutage
 from resilience.scenarios.region import RegionFailure
 from resilience.scenarios.srlg import SRLGCut
 
-__all__ = ["SCENARIO_TYPES", "scenario_from_dict", "load_scenario"]
+__all__ = ["SCENARIO_TYPES", "MAX_SCENARIO_BYTES", "scenario_from_dict", "read_scenario_file",
+           "load_scenario"]
+
+#: A scenario file larger than this is refused (scenarios are a few lines; a shake map of a
+#: national network stays well below it).
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
 
 SCENARIO_TYPES: dict[str, Any] = {
     "explicit": ExplicitFailure,
@@ -56,17 +61,56 @@ def scenario_from_dict(d: dict[str, Any]) -> Scenario:
         raise ValueError(
             f"unknown scenario type {t!r}; expected one of {', '.join(SCENARIO_TYPES)}"
         )
-    return SCENARIO_TYPES[t].from_dict(d)
+    try:
+        return SCENARIO_TYPES[t].from_dict(d)
+    except (TypeError, AttributeError) as e:  # a field of the wrong shape (a list for a mapping)
+        raise ValueError(f"{t} scenario: {e}") from None
+
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of a YAML scenario file.
+
+    Raises ``ValueError`` naming the file, and the line for a YAML error, but never quoting
+    the file's content (``--scenario /etc/passwd`` must not print the file): unreadable, larger
+    than :data:`MAX_SCENARIO_BYTES`, not UTF-8, not YAML, or not a mapping.
+
+    >>> read_scenario_file("/nonexistent.yaml")
+    Traceback (most recent call last):
+    ...
+    ValueError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as e:
+        raise ValueError(f"{p}: cannot read the scenario file ({e.strerror or type(e).__name__})") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ValueError(f"{p}: larger than {MAX_SCENARIO_BYTES // 2**20} MB: not a scenario file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: not UTF-8 text: not a scenario file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ValueError(f"{p}{where}: not a YAML scenario ({problem})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: not a scenario: a YAML mapping with a 'type' is expected")
+    return data
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read a YAML scenario file.
 
-    Raises ``ValueError`` (message naming the file) when the YAML or the scenario is invalid.
+    Raises ``ValueError`` (message naming the file) when the file, the YAML or the scenario is
+    invalid (see :func:`read_scenario_file`).
     """
-    p = Path(path)
+    data = read_scenario_file(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
         return scenario_from_dict(data)
-    except (yaml.YAMLError, ValueError, TypeError) as e:
-        raise ValueError(f"{p}: {e}") from e
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None

@@ -30,7 +30,11 @@ import numpy as np
 
 from resilience.analysis._csr import CSRGraph, to_csr, widest_out_times
 from resilience.analysis.forecast import battery_hours_left
+from resilience.scenarios._geo import number
 from resilience.scenarios.base import Damage, Scenario
+
+#: At most this many timeline rows (hourly up to it; evenly spaced beyond, ends included).
+TIMELINE_STEPS = 1000
 
 __all__ = ["PowerOutage"]
 
@@ -45,7 +49,8 @@ class PowerOutage(Scenario):
         Each names a power feed id or a municipality (whichever matches; no match raises
         ``ValueError``). Use ``feeds`` / ``municipalities`` to be explicit.
     hours : float
-        Outage duration.
+        Outage duration: finite and >= 0. NaN and infinity raise ``ValueError`` (an outage that
+        is never restored is the battery forecast, ``resilience forecast``: pick its horizons).
     feeds, municipalities : iterable of str, optional
     name : str
 
@@ -71,9 +76,7 @@ class PowerOutage(Scenario):
         self.areas = [str(a) for a in self.areas]
         self.feeds = [str(a) for a in self.feeds]
         self.municipalities = [str(a) for a in self.municipalities]
-        self.hours = float(self.hours)
-        if not (self.hours >= 0):
-            raise ValueError("power outage hours must be >= 0")
+        self.hours = number(self.hours, "power outage hours", low=0)
         if not (self.areas or self.feeds or self.municipalities):
             raise ValueError("power outage needs feeds or municipalities")
 
@@ -107,7 +110,7 @@ class PowerOutage(Scenario):
         failed = (death <= self.hours) & csr.node_up
         ok_death = np.where(csr.node_up, death, 0.0)
         out_t = widest_out_times(csr, ok_death)
-        steps = np.unique(np.r_[np.arange(0.0, np.floor(self.hours) + 1), self.hours])
+        steps = _timeline_steps(self.hours)
         w = csr.weight
         timeline = []
         for h in steps:
@@ -145,8 +148,23 @@ class PowerOutage(Scenario):
 
         return cls(
             lst("areas"),
-            hours=float(d["hours"]),
+            hours=d["hours"],
             feeds=lst("feeds"),
             municipalities=lst("municipalities"),
             name=str(d.get("name") or ""),
         )
+
+
+def _timeline_steps(hours: float) -> np.ndarray:
+    """Times of the timeline rows: every hour from 0, and ``hours`` itself; beyond
+    :data:`TIMELINE_STEPS` hours, that many evenly spaced whole hours (a year-long outage is not
+    8,760 rows).
+
+    >>> _timeline_steps(2.5).tolist()
+    [0.0, 1.0, 2.0, 2.5]
+    >>> len(_timeline_steps(1e9)) <= TIMELINE_STEPS + 1
+    True
+    """
+    if hours < TIMELINE_STEPS:
+        return np.unique(np.r_[np.arange(0.0, np.floor(hours) + 1), hours])
+    return np.unique(np.r_[np.floor(np.linspace(0.0, hours, TIMELINE_STEPS)), hours])

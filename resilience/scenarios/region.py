@@ -21,7 +21,13 @@ import networkx as nx
 import numpy as np
 
 from resilience.analysis._csr import CSRGraph
-from resilience.scenarios._geo import haversine_km, node_coords, points_in_geojson
+from resilience.scenarios._geo import (
+    haversine_km,
+    lat_lon,
+    node_coords,
+    number,
+    points_in_geojson,
+)
 from resilience.scenarios.base import Damage, Scenario
 
 __all__ = ["RegionFailure"]
@@ -34,7 +40,8 @@ class RegionFailure(Scenario):
     Parameters
     ----------
     lat, lon, radius_km : float, optional
-        The disc (great-circle distance, haversine).
+        The disc (great-circle distance, haversine): latitude within -90..90, longitude within
+        -180..180, radius finite and > 0 (anything else raises ``ValueError``).
     polygon : dict, optional
         GeoJSON Polygon / MultiPolygon / Feature / FeatureCollection (``[lon, lat]`` order).
         Exactly one of the disc and the polygon is given.
@@ -61,8 +68,11 @@ class RegionFailure(Scenario):
         disc = self.lat is not None and self.lon is not None and self.radius_km is not None
         if disc == (self.polygon is not None):
             raise ValueError("region scenario needs either lat, lon and radius_km, or a polygon")
-        if disc and float(self.radius_km) < 0:  # type: ignore[arg-type]
-            raise ValueError("radius_km must be >= 0")
+        if disc:
+            self.lat, self.lon = lat_lon(self.lat, self.lon)
+            self.radius_km = number(self.radius_km, "radius_km", above=0)
+        elif not isinstance(self.polygon, dict):
+            raise ValueError("region polygon must be a GeoJSON mapping")
 
     def damage(self, G: nx.MultiGraph, csr: CSRGraph) -> Damage:
         lat, lon = node_coords(G, csr)
@@ -92,4 +102,4 @@ class RegionFailure(Scenario):
         lat, lon = c.get("lat", d.get("lat")), c.get("lon", d.get("lon"))
         if lat is None or lon is None or d.get("radius_km") is None:
             raise ValueError("region scenario needs center {lat, lon} and radius_km, or polygon")
-        return cls(lat=float(lat), lon=float(lon), radius_km=float(d["radius_km"]), name=name)
+        return cls(lat=lat, lon=lon, radius_km=d["radius_km"], name=name)
