@@ -264,6 +264,7 @@ def ingest_file(
     force: bool = False,
     namespace: str | None = None,
     allow_redefine: bool = False,
+    now: datetime | None = None,
 ) -> IngestResult:
     """Ingest one feed file in one transaction (``raw``: the file already read by :func:`read_any`).
 
@@ -278,6 +279,8 @@ def ingest_file(
         GraphML: the namespace of the ids (default: the network's name or the file stem).
     allow_redefine : bool
         Let this file take over elements another source defined (counted in ``redefined``).
+    now : datetime, optional
+        The moment the rows' times are checked against (default: the clock).
 
     Raises
     ------
@@ -307,7 +310,7 @@ def ingest_file(
                                     done["quarantined"], True, raw.sha256)
             if done:
                 repo.supersede_quarantine(conn, raw.sha256, "superseded by a deliberate re-ingest (ingest --force)")
-            ctx = _context(future_tolerance)
+            ctx = _context(future_tolerance, now)
             rejects = list(raw.rejects)
             records: list[str | None] = [None] * len(rejects)
             row_kinds: list[str | None] = [None] * len(rejects)
