@@ -57,8 +57,12 @@ def number(value: Any, what: str, *, low: float | None = None, high: float | Non
         raise ValueError(f"{what} must be a number, not {value!r}") from None
     if not np.isfinite(x):
         raise ValueError(f"{what} must be a finite number, not {value!r}")
-    if low is not None and x < low or high is not None and x > high:
+    if low is not None and high is not None and not low <= x <= high:
         raise ValueError(f"{what} must be within {low:g}..{high:g}, not {x:g}")
+    if low is not None and x < low:
+        raise ValueError(f"{what} must be >= {low:g}, not {x:g}")
+    if high is not None and x > high:
+        raise ValueError(f"{what} must be <= {high:g}, not {x:g}")
     if above is not None and not x > above:
         raise ValueError(f"{what} must be > {above:g}, not {x:g}")
     return x

@@ -238,10 +238,12 @@ def test_report_from_the_real_pipeline(contract_files, tmp_path):
     assert "coverage-warning" not in html  # a core, and sites served: nothing to warn about
 
 
-def test_hidden_part_and_headline_from_the_real_pipeline(contract_files, tmp_path):
+def test_hidden_part_and_headline_from_the_real_pipeline(contract_files, tmp_path, monkeypatch):
     """The five-site network: R1 cuts 4 sites (700) and hides A1 and B2 (200); 4 SPOFs cut
     other sites (C1, A1, B1, L2) and 1 site (B3) hangs on its own access link (L5)."""
     from resilience import api
+
+    monkeypatch.setenv("RESILIENCE_HOME", str(tmp_path))
 
     url = f"sqlite:///{tmp_path}/r.db"
     api.ingest(list(contract_files), db_url=url)
