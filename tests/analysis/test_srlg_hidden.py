@@ -200,3 +200,47 @@ def test_topologyzoo_full_sweep_matches_brute_force(shared_zoo):
             continue
         G = with_groups(G, zlib.crc32(path.stem.encode()))
         check(G, root_choices(G)[0])
+
+
+def test_snapshot_stores_the_hidden_part_and_headline_counts(db_url, contract_files, tmp_path,
+                                                             monkeypatch):
+    """What the report and the metrics read back (SQLite and PostgreSQL)."""
+    from resilience import api
+    from resilience.store.snapshots import latest_snapshot
+
+    monkeypatch.setenv("RESILIENCE_HOME", str(tmp_path))
+    api.ingest(list(contract_files), db_url=db_url)
+    api.analyze(db_url=db_url)
+    snap = latest_snapshot(api.engine(db_url))
+    r1 = snap.srlgs.set_index("srlg").loc["R1"]
+    assert (r1["nodes_lost"], r1["subscribers_lost"]) == (4, 700)
+    assert (r1["hidden_nodes"], r1["hidden_subscribers"], bool(r1["hidden"])) == (2, 200, True)
+    assert snap.srlgs["hidden_nodes"].dtype == np.int64
+    agg = snap.aggregates.groupby("metric")["value"].sum()
+    assert (agg["spofs_cutting_others"], agg["single_homed_sites"], agg["cores"]) == (4, 1, 1)
+    assert agg["hidden_srlgs"] == 1
+    s = snap.summary
+    assert (s["spofs_cutting_others"], s["single_homed_sites"], s["cores"]) == (4, 1, 1)
+    assert s["warnings"] == []
+
+
+def test_snapshot_without_a_core_carries_the_fact(db_url, contract_files, tmp_path, monkeypatch):
+    import warnings
+
+    from resilience import api
+    from resilience.analysis.coverage import CoverageWarning
+    from resilience.store.snapshots import latest_snapshot
+
+    monkeypatch.setenv("RESILIENCE_HOME", str(tmp_path))
+    nodes, links = contract_files
+    nodes.write_text(nodes.read_text().replace("C1,core", "C1,aggregation"))
+    api.ingest([nodes, links], db_url=db_url)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        api.analyze(db_url=db_url)
+    assert any(issubclass(w.category, CoverageWarning) for w in seen)
+    snap = latest_snapshot(api.engine(db_url))
+    agg = snap.aggregates
+    assert agg.loc[agg["metric"] == "cores", "value"].tolist() == [0.0]
+    assert snap.served_nodes == 0 and snap.summary["cores"] == 0
+    assert "no core node" in snap.summary["warnings"][0]
