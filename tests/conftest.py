@@ -14,7 +14,8 @@ The harness (see ``scripts/test.sh``):
   the run ends with the count of tests run per component. On a developer's machine without the
   variable a missing component skips with its reason.
 - A temporary ``RESILIENCE_HOME`` for every test (settings, archive and database default under
-  ``var/`` of that home), unless the test or a wider fixture set its own.
+  ``var/`` of that home), unless the test or a wider fixture set its own; module and session
+  fixtures get the run's home (scripts/test.sh's, or a temporary one), never the repository.
 - Hypothesis profiles: ``ci`` (derandomized: the same examples on every run; ``make test``) and
   ``fuzz`` (fresh seeds, ``RESILIENCE_FUZZ_FACTOR`` times the examples; ``make fuzz``).
 - Timeouts (pytest-timeout): 300 s by default (pyproject.toml); tests marked ``slow`` get 600 s
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -51,8 +53,24 @@ COMPONENTS = ("postgres", "prometheus", "chromium", "airflow", "zoo")
 _FIXTURE_COMPONENTS = {"pg_url": "postgres", "shared_zoo": "zoo"}
 #: Timeouts by marker, for tests with no ``timeout`` mark of their own (default: pyproject.toml).
 _TIMEOUTS = {"airflow": 900, "slow": 600}
-#: The home the run started with (``make`` exports the repository): never written by a test.
-_OUTER_HOME = os.environ.get("RESILIENCE_HOME")
+
+
+def _session_home() -> tuple[str, bool]:
+    """The home of this test run, outside the repository: the one given (scripts/test.sh makes
+    one per run), else a new temporary one (the repository is never a test's home). True when
+    made here (removed at the end of the run)."""
+    given = os.environ.get("RESILIENCE_HOME")
+    if given and Path(given).resolve() != ROOT:
+        return given, False
+    home = Path(tempfile.mkdtemp(prefix="resilience-test-home-"))
+    (home / "config").mkdir()
+    shutil.copyfile(ROOT / "config" / "resilience.toml", home / "config" / "resilience.toml")
+    os.environ["RESILIENCE_HOME"] = str(home)  # inherited by xdist workers and subprocesses
+    return str(home), True
+
+
+#: The home of the whole run (module and session fixtures write there); each test gets its own.
+_OUTER_HOME, _MADE_HOME = _session_home()
 
 hypothesis_settings.register_profile(
     "ci", derandomize=True, database=None, deadline=None, print_blob=True,
@@ -155,6 +173,11 @@ def _outcomes(stats: dict[str, list]) -> tuple[dict[str, tuple[str, list[str]]],
 
 def pytest_configure(config: pytest.Config) -> None:
     required_components()  # an unknown name is a usage error before anything runs
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _MADE_HOME and not hasattr(config, "workerinput"):
+        shutil.rmtree(_OUTER_HOME, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
