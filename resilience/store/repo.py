@@ -294,8 +294,9 @@ def current_values(conn: Connection, table: str, columns: Sequence[str]) -> pd.D
         raise ValueError(f"unknown columns of {table}: {sorted(set(columns) - allowed)}")
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}")  # identifiers checked above
-        df = pd.DataFrame.from_records(cur.fetchall(), columns=[key, *columns])
+        cols = list(columns)
+        cur.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}")  # identifiers checked above
+        df = pd.DataFrame.from_records(cur.fetchall(), columns=[key, *cols])
     finally:
         cur.close()
     return df.set_index(key)
@@ -307,24 +308,25 @@ def _record_changes(conn: Connection, table: str, key: str, stage: str, cols: li
     distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
     fields = [c for c in cols if c != key]
     changed = f"chg_{next(_stage_counter)}"
-    temp = "CREATE TEMP TABLE {} ON COMMIT DROP AS" if conn.dialect.name == "postgresql" else "CREATE TEMP TABLE {} AS"
+    on_commit = "ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
+    pairs = ", ".join(f"CAST(c.{f} AS TEXT) AS old_{f}, CAST(s.{f} AS TEXT) AS new_{f}" for f in fields)
+    differs = " OR ".join(f"s.{f} {distinct} c.{f}" for f in fields)
     conn.exec_driver_sql(
-        f"{temp.format(changed)} SELECT s.{key} AS element_id, s.source AS element_source, "
-        + ", ".join(f"CAST(c.{f} AS TEXT) AS old_{f}, CAST(s.{f} AS TEXT) AS new_{f}" for f in fields)
-        + f" FROM {stage} s JOIN {table} c ON c.{key} = s.{key} WHERE "
-        + " OR ".join(f"s.{f} {distinct} c.{f}" for f in fields)
+        f"CREATE TEMP TABLE {changed} {on_commit} AS SELECT s.{key} AS element_id, "
+        f"s.source AS element_source, {pairs} FROM {stage} s JOIN {table} c ON c.{key} = s.{key} "
+        f"WHERE {differs}"
     )
-    element = {"nodes": "node", "links": "link"}[table]
     selects = " UNION ALL ".join(
         f"SELECT element_id, '{f}' AS field, old_{f} AS old_value, new_{f} AS new_value, element_source "
         f"FROM {changed} WHERE old_{f} {distinct} new_{f}" for f in fields
     )
     conn.execute(
         text(f"INSERT INTO inventory_changes (element_type, element_id, field, old_value, new_value, "
-             f"source, origin, file_sha256, changed_at) SELECT '{element}', element_id, field, old_value, "
+             f"source, origin, file_sha256, changed_at) SELECT :element, element_id, field, old_value, "
              f"new_value, COALESCE(element_source, ''), :origin, :sha, :now FROM ({selects}) ch")
         .bindparams(bindparam("now", type_=t.TS)),
-        {"origin": origin, "sha": sha256, "now": datetime.now(UTC)},
+        {"element": {"nodes": "node", "links": "link"}[table], "origin": origin, "sha": sha256,
+         "now": datetime.now(UTC)},
     )
     _drop(conn, changed)
 
@@ -412,13 +414,13 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str, *
     stage = _stage(conn, f, types)
     vcols = ["observed_at", *values]
     differs = " OR ".join(f"c.{c} <> s.{c}" for c in compared)
+    dedupe = (f" AND NOT EXISTS (SELECT 1 FROM {history} h WHERE h.{key} = s.{key} "
+              f"AND h.observed_at = s.observed_at)") if skip_existing else ""
     conn.execute(text(
         f"INSERT INTO {history} ({key}, {', '.join(vcols)}, file_sha256) "
         f"SELECT s.{key}, {', '.join('s.' + c for c in vcols)}, :sha "
         f"FROM {stage} s LEFT JOIN {current} c ON c.{key} = s.{key} "
-        f"WHERE ((s.first_in_file = 1 AND (c.{key} IS NULL OR {differs})) OR s.changed = 1)"
-        + (f" AND NOT EXISTS (SELECT 1 FROM {history} h WHERE h.{key} = s.{key} "
-           f"AND h.observed_at = s.observed_at)" if skip_existing else "")
+        f"WHERE ((s.first_in_file = 1 AND (c.{key} IS NULL OR {differs})) OR s.changed = 1){dedupe}"
     ), {"sha": sha256})
     seq = _next_seq(conn)
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*vcols, "seq"))
