@@ -36,6 +36,7 @@ __all__ = [
     "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
     "scenario_from_options", "whatif", "forecast", "replay", "report", "archive_dir",
     "quarantine_list", "quarantine_retry", "set_kind", "inventory_history",
+    "status",
 ]
 
 
@@ -445,3 +446,50 @@ def report(
     s = load_settings()
     out = Path(out_dir) if out_dir else s.path(s.report_dir)
     return write_report(engine(db_url), out, snapshot_id=snapshot_id)
+
+@_store_guard
+def status(*, db_url: str | None = None, down: bool = False, now: datetime | None = None) -> dict:
+    """The current state of every node and link (``resilience status``).
+
+    Returns ``{"nodes": [{"node_id", "state", "power", "battery_remaining_min",
+    "observed_at"}], "links": [{"link_id", "state", "observed_at"}]}`` sorted by id. An element
+    with no status, or none fresher than the setting ``stale_after_minutes`` (e.g. a source whose
+    heartbeats stopped), has state ``unknown`` (its last observation is kept in ``observed_at``).
+    ``down=True``: only nodes down or degraded and links down.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> status(db_url=f"sqlite:///{tempfile.mkdtemp()}/r.db")
+    {'nodes': [], 'links': []}
+    """
+    from datetime import UTC
+
+    import pandas as pd
+
+    ensure_schema(db_url)
+    s = load_settings()
+    now = now or datetime.now(UTC)
+    cutoff = pd.Timestamp(now - timedelta(minutes=s.stale_after_minutes))
+    st = load_state(db_url=db_url)
+
+    def rows(inv: pd.DataFrame, cur: pd.DataFrame, key: str, cols: list[str]) -> list[dict]:
+        df = inv[[key]].merge(cur, on=key, how="left").sort_values(key, kind="stable")
+        out = []
+        for r in df.to_dict("records"):
+            at = r.get("observed_at")
+            fresh = at is not None and not pd.isna(at) and pd.Timestamp(at) >= cutoff
+            row = {key: r[key], "state": r["state"] if fresh and isinstance(r.get("state"), str) else "unknown"}
+            for c in cols:
+                v = r.get(c)
+                row[c] = None if v is None or (isinstance(v, float) and v != v) else v
+            row["observed_at"] = None if at is None or pd.isna(at) else pd.Timestamp(at).isoformat()
+            out.append(row)
+        return out
+
+    nodes = rows(st["nodes"], st["node_status"], "node_id", ["power", "battery_remaining_min"])
+    links = rows(st["links"], st["link_status"], "link_id", [])
+    if down:
+        nodes = [n for n in nodes if n["state"] in ("down", "degraded")]
+        links = [x for x in links if x["state"] == "down"]
+    return {"nodes": nodes, "links": links}

@@ -511,6 +511,79 @@ def replay(
     _print_rows(flat, fmt, "replay")
 
 
+# --- alarm receivers and current state (receive, status: docs/receivers.md) ---------------------
+
+
+@app.command()
+def receive(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (default loopback; another "
+                                             "needs RESILIENCE_RECEIVER_TOKEN or user/password)")] = None,
+    http_port: Annotated[int | None, typer.Option("--http-port", help="Alertmanager and VES port (default 9110)")] = None,
+    snmp_port: Annotated[int | None, typer.Option("--snmp-port", help="SNMP trap UDP port (default 9162)")] = None,
+    no_snmp: Annotated[bool, typer.Option("--no-snmp", help="Do not listen for traps")] = False,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Alarm rules (default config/alarms.yaml)")] = None,
+    ingest_mode: Annotated[str | None, typer.Option(
+        "--ingest", help="direct: the receiver ingests (default); inbox: leave batches to the Airflow DAG")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Check the rules and settings, then exit")] = False,
+) -> None:
+    """Receive alarms: POST /alertmanager (webhook v4), POST /eventListener/v7 (VES 7.x), SNMP traps.
+
+    Every accepted event is in the durable spool before it is acknowledged, then stored through
+    the same ingest as feed files (validation, quarantine with the reason, transitions-only
+    history). Metrics on /metrics of the HTTP port. See docs/receivers.md.
+    """
+    from resilience.receivers.service import Receiver, ReceiverConfig, run
+
+    cfg = ReceiverConfig.from_settings(host=host, http_port=http_port, snmp_port=snmp_port, rules=rules,
+                                       db_url=state.db_url, ingest=ingest_mode)
+    if no_snmp:
+        cfg.snmp_port = None
+
+    def ready(rec: Receiver) -> None:
+        snmp = f", traps on udp://{cfg.host}:{rec.snmp_port}" if rec.snmp_port is not None else ""
+        typer.echo(f"resilience receiver on http://{cfg.host}:{rec.http_port} (/alertmanager, "
+                   f"/eventListener/v7, /metrics){snmp}; {len(rec.rules.rules)} rules from {rec.rules.path}; "
+                   f"ingest {cfg.ingest}")
+
+    try:
+        if check:
+            from resilience.receivers.rules import load_rules
+
+            rs = load_rules(cfg.rules)
+            typer.echo(f"{len(rs.rules)} rules OK ({rs.path})")
+            return
+        run(cfg, ready=ready)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+
+
+@app.command()
+def status(
+    down: Annotated[bool, typer.Option("--down", help="Only nodes down or degraded and links down")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Current state of nodes and links (state 'unknown': no status fresher than stale_after_minutes)."""
+    from resilience import api
+
+    try:
+        out = api.status(db_url=state.db_url, down=down)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(out, default=str, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.csv:
+        rows = [{"element_type": "node", "id": n["node_id"], "state": n["state"], "power": n["power"],
+                 "battery_remaining_min": n["battery_remaining_min"], "observed_at": n["observed_at"]}
+                for n in out["nodes"]]
+        rows += [{"element_type": "link", "id": x["link_id"], "state": x["state"], "power": None,
+                  "battery_remaining_min": None, "observed_at": x["observed_at"]} for x in out["links"]]
+        _print_rows(rows, fmt)
+        return
+    _print_rows(out["nodes"], fmt, f"nodes ({len(out['nodes'])})")
+    _print_rows(out["links"], fmt, f"links ({len(out['links'])})")
+
+
 # --- quarantine and inventory commands (recovery: docs/recovery.md) ----------------------------
 
 quarantine_app = typer.Typer(help="List and retry quarantined rows.", no_args_is_help=True)

@@ -46,6 +46,18 @@ class Settings:
     exporter_label_limits: str = ""  # "operator=100,prefecture=100,...": distinct values kept per label
     pushgateway_url: str = ""
     report_dir: str = "var/reports"
+    # `resilience receive` (docs/receivers.md); credentials only from the environment
+    receiver_host: str = "127.0.0.1"
+    receiver_http_port: int = 9110
+    receiver_snmp_port: int = 9162
+    receiver_rules: str = "config/alarms.yaml"
+    receiver_spool: str = "var/receiver/spool"
+    receiver_ingest: str = "direct"  # direct (the receiver ingests) | inbox (the Airflow DAG does)
+    receiver_batch_seconds: float = 0.5
+    receiver_max_body_bytes: int = 1024**2
+    receiver_max_batch_events: int = 1000
+    receiver_rate_per_client: float = 5000.0  # requests/s per client address (429 beyond)
+    receiver_rate_per_source: float = 50.0  # events/s per element / trap agent (coalesced beyond)
     home: str = field(default="")
 
     def resolved_db_url(self) -> str:
