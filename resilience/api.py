@@ -36,7 +36,7 @@ __all__ = [
     "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
     "scenario_from_options", "whatif", "forecast", "replay", "report", "archive_dir",
     "quarantine_list", "quarantine_retry", "set_kind", "inventory_history",
-    "status",
+    "status", "restore",
 ]
 
 
@@ -493,3 +493,83 @@ def status(*, db_url: str | None = None, down: bool = False, now: datetime | Non
         nodes = [n for n in nodes if n["state"] in ("down", "degraded")]
         links = [x for x in links if x["state"] == "down"]
     return {"nodes": nodes, "links": links}
+
+
+@_store_guard
+def restore(
+    resources: str | Path | None = None,
+    *,
+    db_url: str | None = None,
+    snapshot_id: int | None = None,
+    scenario: dict | str | Path | None = None,
+    horizon_h: float = 72.0,
+    strategy: str = "planned",
+    out_dir: str | Path | None = None,
+) -> dict:
+    """Plan the restoration of the sites that are out (``resilience restore``).
+
+    ``resources``: a resources YAML file (default ``config/resources/noto-2024.yaml`` of the
+    settings' home); ``snapshot_id``: plan from the state at that stored snapshot's time (the
+    state tables hold the current state: the snapshot gives the time the freshness is read at
+    and the plan is filed under its id); ``scenario``: a what-if scenario (dict or YAML file)
+    whose damage is added to the current state (failed nodes need a crew, failed links are
+    down). Returns the plan of :func:`resilience.restoration.plan_restoration` plus
+    ``snapshot_id`` and ``resources`` (the file); with ``out_dir`` it is also written there as
+    ``restoration-<snapshot id or 'current'>.json`` (``path`` in the result).
+
+    Raises :class:`resilience.errors.BadInput` for a bad resources file, scenario, strategy,
+    horizon or snapshot id.
+    """
+    import json
+
+    from resilience.errors import BadInput
+    from resilience.restoration import STRATEGIES, load_resources, plan_restoration
+
+    s = load_settings()
+    res_path = Path(resources) if resources else s.path("config/resources/noto-2024.yaml")
+    if strategy not in STRATEGIES:
+        raise BadInput("--strategy", f"must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    if not (0 < horizon_h <= 24 * 365):
+        raise BadInput("--horizon", f"must be more than 0 and at most a year of hours, not {horizon_h}")
+    try:
+        res = load_resources(res_path)
+    except ValueError as exc:
+        raise BadInput(str(res_path), str(exc).removeprefix(f"{res_path}: ")) from None
+    as_of = None
+    if snapshot_id is not None:
+        from resilience.store.snapshots import read_snapshot
+
+        ensure_schema(db_url)
+        snap = read_snapshot(engine(db_url), int(snapshot_id))
+        if snap is None:
+            raise BadInput("--from-snapshot", f"no snapshot {snapshot_id}")
+        as_of = snap.as_of
+    G = load_graph(db_url=db_url, as_of=as_of)
+    _warn_coverage(G)
+    failed_nodes = failed_links = None
+    if scenario is not None:
+        from resilience.analysis import to_csr
+        from resilience.scenarios import load_scenario, scenario_from_dict
+
+        try:
+            sc = scenario_from_dict(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
+            dmg = sc.damage(G, to_csr(G))
+        except ValueError as exc:
+            raise BadInput("--scenario", str(exc)) from None
+        failed_nodes, failed_links = dmg.nodes, dmg.links
+    try:
+        plan = plan_restoration(G, res, horizon_h=horizon_h, strategy=strategy,
+                                failed_nodes=failed_nodes, failed_links=failed_links)
+    except ValueError as exc:
+        raise BadInput(str(res_path), str(exc)) from None
+    plan["snapshot_id"] = snapshot_id
+    plan["resources"] = str(res_path)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"restoration-{snapshot_id if snapshot_id is not None else 'current'}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(plan, default=str, ensure_ascii=False))
+        tmp.replace(path)
+        plan["path"] = str(path)
+    return plan

@@ -374,6 +374,78 @@ def forecast(
              "subscribers_out": int(r.subscribers_out)} for r in df.itertuples(index=False)]
     _print_rows(rows, fmt, "battery forecast (grid power not restored)")
 
+# --- restoration planning (restore: docs/restoration.md) ---------------------------------------
+
+
+class Strategy(StrEnum):
+    planned = "planned"
+    nearest = "nearest"
+    largest = "largest"
+    fifo = "fifo"
+
+
+def _horizon_hours(text: str) -> float:
+    """``72h``, ``3d``, ``90m`` or plain hours to hours."""
+    from resilience.sample.replay import parse_step
+
+    t = (text or "").strip()
+    try:
+        h = float(t)
+    except ValueError:
+        try:
+            h = parse_step(t).total_seconds() / 3600
+        except BadInput:
+            h = -1.0
+    if not (0 < h <= 24 * 365):
+        raise BadInput("--horizon", f"'{text}' is not a horizon from 1m to 365d (e.g. 72h)")
+    return h
+
+
+@app.command()
+def restore(
+    resources: Annotated[Path | None, typer.Option(
+        "--resources", help="Resources YAML (default config/resources/noto-2024.yaml)")] = None,
+    from_snapshot: Annotated[int | None, typer.Option(
+        "--from-snapshot", help="Plan from the state at this stored snapshot's time")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        "--scenario", help="What-if scenario YAML whose damage is added to the current state")] = None,
+    horizon: Annotated[str, typer.Option("--horizon", help="Hours counted: 72h, 3d, 24")] = "72h",
+    strategy: Annotated[Strategy, typer.Option(
+        "--strategy", help="planned, or a baseline: nearest, largest, fifo")] = Strategy.planned,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Which repair, generator, portable base station or satellite kit first: an ordered plan,
+    the served subscribers per hour, and subscriber-hours lost against the baselines."""
+    from resilience import api
+
+    try:
+        if from_snapshot is not None and scenario is not None:
+            raise BadInput("--scenario", "give --from-snapshot or --scenario, not both")
+        hours = _horizon_hours(horizon)
+        with _CoverageToStderr():
+            plan = api.restore(resources, db_url=state.db_url, snapshot_id=from_snapshot,
+                               scenario=scenario, horizon_h=hours, strategy=strategy.value)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+    if fmt is Format.json:
+        keys = ("strategy", "horizon_h", "start", "subscriber_hours_lost", "baselines", "actions", "curve",
+                "problem", "snapshot_id", "resources")
+        sys.stdout.write(json.dumps({k: plan[k] for k in keys}, default=str, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.csv:
+        _print_rows(plan["actions"], fmt)
+        return
+    cols = ("at", "resource", "action", "element", "travel_h", "work_h", "sites_restored", "subscribers_restored")
+    _print_rows([{c: a[c] for c in cols} for a in plan["actions"][:50]], fmt,
+                f"restoration plan ({strategy.value}, first 50 of {len(plan['actions']):,} actions)")
+    _print_rows([{"strategy": k, "subscriber_hours_lost": v}
+                 for k, v in {strategy.value: plan["subscriber_hours_lost"], **plan["baselines"]}.items()],
+                fmt, f"subscriber-hours lost over {plan['horizon_h']:g} h (priority-weighted; lower is better)")
+    marks = [c for c in plan["curve"] if c["hours"] in (0, 6, 24, 48, 72) or c is plan["curve"][-1]]
+    _print_rows([{"hours": c["hours"], "served_subscribers": c["served_subscribers"]} for c in marks], fmt,
+                "served subscribers")
+
+
 # --- exporter command (serve) -----------------------------------------------------------------
 
 
