@@ -41,20 +41,6 @@ def test_ruff_air3_is_clean_on_dags():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_docker_compose_config_accepts_the_stack(tmp_path):
-    exe = shutil.which("docker-compose")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is not installed: run scripts/system-deps.sh")
-        pytest.skip("docker-compose is not installed (scripts/system-deps.sh)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RESILIENCE"))}
-    shutil.copy(ROOT / ".env.example", tmp_path / ".env")  # what a fresh deployment starts from
-    out = subprocess.run([exe, "--project-directory", str(ROOT), "--env-file", str(tmp_path / ".env"),
-                          "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-
-
 # --- DagBag and policies ----------------------------------------------------------------------
 
 @pytest.mark.airflow
