@@ -297,6 +297,9 @@ class Worker:
         segments stay, and are tried again)."""
         if self.spool.due(self.batch_seconds, self.batch_events):
             self.spool.rotate()
+        hold = os.environ.get("RESILIENCE_RECEIVER_HOLD")  # fault injection (tests): pause here
+        if hold and Path(hold).exists():
+            return 0
         segs = self.spool.closed()
         if not segs:
             return 0
