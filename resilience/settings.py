@@ -40,12 +40,17 @@ class Settings:
     forecast_hours: tuple[float, ...] = (1, 3, 6, 24, 72)
     stale_after_minutes: float = 30.0
     future_tolerance_minutes: float = 10.0
+    past_horizon_days: float = 3650.0  # a status older than this is quarantined (docs/data-limits.md)
+    max_file_bytes: int = 2 * 1024**3  # a feed file larger than this is refused (2 GiB)
+    max_record_bytes: int = 1024**2  # a CSV / JSON Lines line longer than this is refused (1 MiB)
     snapshots_kept: int = 48
     exporter_host: str = "127.0.0.1"
     exporter_port: int = 9108
     exporter_label_limits: str = ""  # "operator=100,prefecture=100,...": distinct values kept per label
     pushgateway_url: str = ""
     report_dir: str = "var/reports"
+    display_timezone: str = "Asia/Tokyo"  # times in reports, what-if pages and the Airflow UI
+    watch_wait_seconds: float = 60.0  # the analyze DAG waits this long for a live watch's snapshot
     # `resilience receive` (docs/receivers.md); credentials only from the environment
     receiver_host: str = "127.0.0.1"
     receiver_http_port: int = 9110

@@ -2,8 +2,11 @@
 
 A reader never guesses silently: an unreadable, binary or empty file raises
 :class:`~resilience.errors.BadInput` naming the file (and the line and field where known);
-a row that is structurally broken (a truncated last line, a bad JSON line, too many fields) is
-kept as a *structural reject* so that it is quarantined, not dropped.
+a row that is structurally broken (a truncated last line, a bad JSON line, a quote that is never
+closed, a row whose field count differs from the header's) is kept as a *structural reject* so
+that it is quarantined, not dropped. Files are read in bounded memory: a file larger than
+``max_file_bytes`` or a line longer than ``max_record_bytes`` is refused while it is read (so
+``/dev/zero`` is refused at once); see docs/data-limits.md.
 
 Example
 -------
@@ -21,6 +24,9 @@ import csv
 import hashlib
 import io
 import json
+import os
+import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +45,7 @@ from resilience.topology.model import (
 __all__ = [
     "RawFeed",
     "Reject",
+    "ReadLimits",
     "FEED_KINDS",
     "REQUIRED_COLUMNS",
     "read_feed",
@@ -69,6 +76,8 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("links", frozenset({"link_id", "a", "b"})),
     ("nodes", frozenset({"node_id", "kind"})),
 )
+
+_CHUNK = 1 << 20  # bytes read at a time
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,29 @@ class RawFeed:
         return len(self.frame) + extra + len(self.rejects)
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a reader accepts: the size of a file and of one line (one CSV / JSON Lines record).
+
+    The defaults are the settings' defaults; :meth:`from_settings` reads ``max_file_bytes`` and
+    ``max_record_bytes`` (``RESILIENCE_MAX_FILE_BYTES``, ``RESILIENCE_MAX_RECORD_BYTES``).
+
+    >>> ReadLimits().max_record_bytes
+    1048576
+    """
+
+    max_file_bytes: int = 2 * 1024**3
+    max_record_bytes: int = 1024**2
+
+    @classmethod
+    def from_settings(cls) -> ReadLimits:
+        """The limits configured in ``config/resilience.toml`` and the environment."""
+        from resilience.settings import load_settings
+
+        s = load_settings()
+        return cls(max_file_bytes=int(s.max_file_bytes), max_record_bytes=int(s.max_record_bytes))
+
+
 def sha256_of(data: bytes) -> str:
     """Hex sha256 of ``data``.
 
@@ -115,6 +147,128 @@ def sha256_of(data: bytes) -> str:
     'e3b0c44298fc'
     """
     return hashlib.sha256(data).hexdigest()
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """``text`` shortened to one printable line (for messages that quote file content)."""
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+# --- bytes: bounded reading, text or not -------------------------------------------------------
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 text (little-endian, with a byte order mark)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (big-endian, with a byte order mark)"),
+    (b"\xff\xfe", "UTF-16 text (little-endian, with a byte order mark)"),
+    (b"\xfe\xff", "UTF-16 text (big-endian, with a byte order mark)"),
+)
+
+
+def _refuse_non_text(head: bytes, path: str) -> None:
+    """Refuse UTF-16/UTF-32 text (with or without a byte order mark) and binary files, saying
+    which it is. ``head``: the first bytes of the file (64 KiB are enough)."""
+    head = head[:65536]
+    for bom, what in _BOMS:
+        if head.startswith(bom):
+            raise BadInput(path, f"{what}: save the feed as UTF-8 (or CP932)", line=1)
+    if b"\x00" not in head:
+        return
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4:
+        if odd.count(0) >= 0.3 * len(odd) and even.count(0) <= 0.02 * len(even):
+            raise BadInput(path, "UTF-16 text (little-endian, no byte order mark): save the feed as UTF-8", line=1)
+        if even.count(0) >= 0.3 * len(even) and odd.count(0) <= 0.02 * len(odd):
+            raise BadInput(path, "UTF-16 text (big-endian, no byte order mark): save the feed as UTF-8", line=1)
+    raise BadInput(path, "binary file (NUL bytes): not a CSV, JSON Lines or GraphML feed")
+
+
+def _is_xml(head: bytes) -> bool:
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:512]
+    return head.startswith(b"<?xml") or head.startswith(b"<graphml") or b"<graphml" in head
+
+
+class _LineMeter:
+    """Checks, chunk by chunk, that no line (ended by LF, CRLF or CR) is longer than ``limit``."""
+
+    def __init__(self, limit: int, path: str):
+        self.limit, self.path = limit, path
+        self.line = 1  # the 1-based number of the line the next byte belongs to
+        self.current = 0  # bytes of that line seen so far
+        self.cr_at_end = False  # the previous chunk ended with CR (a CRLF may be split)
+
+    def _too_long(self, line: int) -> BadInput:
+        return BadInput(self.path, f"line longer than {self.limit:,} bytes (setting max_record_bytes, "
+                        "RESILIENCE_MAX_RECORD_BYTES): not a CSV or JSON Lines feed line", line=line)
+
+    def feed(self, chunk: bytes) -> None:
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        lf, cr = arr == 10, arr == 13
+        ends = np.flatnonzero(lf | cr)
+        if ends.size == 0:
+            self.current += len(chunk)
+            if self.current > self.limit:
+                raise self._too_long(self.line)
+            self.cr_at_end = False
+            return
+        # a line end is an LF, or a CR not followed by LF
+        crlf = np.zeros(len(arr), dtype=bool)
+        crlf[:-1] = cr[:-1] & lf[1:]
+        is_end = ~crlf[ends]
+        if self.cr_at_end and lf[0]:
+            is_end[0] = False  # the LF of a CRLF split over two chunks
+        lengths = np.diff(np.concatenate(([-1], ends))) - 1
+        lengths[0] += self.current
+        too_long = np.flatnonzero(lengths > self.limit)
+        if too_long.size:
+            k = too_long[0]
+            raise self._too_long(self.line + int(is_end[:k].sum()))
+        self.line += int(is_end.sum())
+        self.current = len(chunk) - int(ends[-1]) - 1
+        self.cr_at_end = bool(cr[-1])
+        if self.current > self.limit:
+            raise self._too_long(self.line)
+
+
+def _too_big(path: str, size: int, limits: ReadLimits, *, at_least: bool = False) -> BadInput:
+    return BadInput(path, f"file is {'over ' if at_least else ''}{size:,} bytes, more than the limit of "
+                    f"{limits.max_file_bytes:,} (setting max_file_bytes, RESILIENCE_MAX_FILE_BYTES)")
+
+
+def _read_bounded(path: Path, name: str, limits: ReadLimits) -> tuple[bytes, str]:
+    """The bytes of the file and their sha256, read in chunks; refused (BadInput) as soon as the
+    file proves too large, binary, UTF-16, or holds a line longer than the record limit."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise BadInput(name, f"cannot read file: {exc.strerror or exc}") from None
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    total = 0
+    meter: _LineMeter | None = None
+    with fh:
+        st = os.fstat(fh.fileno())
+        if stat.S_ISREG(st.st_mode) and st.st_size > limits.max_file_bytes:
+            raise _too_big(name, st.st_size, limits)
+        while True:
+            try:
+                chunk = fh.read(_CHUNK)
+            except OSError as exc:
+                raise BadInput(name, f"cannot read file: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            if total == 0:
+                _refuse_non_text(chunk, name)
+                if not _is_xml(chunk):  # GraphML may be one long line; it has the file limit only
+                    meter = _LineMeter(limits.max_record_bytes, name)
+            total += len(chunk)
+            if total > limits.max_file_bytes:
+                raise _too_big(name, limits.max_file_bytes, limits, at_least=True)
+            if meter is not None:
+                meter.feed(chunk)
+            digest.update(chunk)
+            parts.append(chunk)
+    return b"".join(parts), digest.hexdigest()
 
 
 def _decodes(data: bytes, encoding: str) -> tuple[bool, UnicodeDecodeError | None]:
@@ -134,6 +288,7 @@ def detect_encoding(raw: bytes, path: str = "<bytes>") -> str:
 
     A multi-byte character cut at the very end (a file still being written) does not change the
     answer: a UTF-8 file is never re-read as CP932 mojibake because its last byte is missing.
+    UTF-16 and UTF-32 text and binary files are refused, saying which they are.
 
     >>> detect_encoding("輪島".encode("cp932"))
     'cp932'
@@ -141,9 +296,12 @@ def detect_encoding(raw: bytes, path: str = "<bytes>") -> str:
     'utf-8-sig'
     >>> detect_encoding("輪島".encode("utf-8")[:-1])
     'utf-8'
+    >>> detect_encoding("node_id,kind".encode("utf-16"))
+    Traceback (most recent call last):
+    ...
+    resilience.errors.BadInput: <bytes>:1: UTF-16 text (little-endian, with a byte order mark): save the feed as UTF-8 (or CP932)
     """
-    if b"\x00" in raw[:65536]:
-        raise BadInput(path, "binary file (NUL bytes): not a CSV, JSON Lines or GraphML feed")
+    _refuse_non_text(raw, path)
     if raw.startswith(b"\xef\xbb\xbf"):
         ok, exc = _decodes(raw[3:], "utf-8")
         if not ok:
@@ -181,32 +339,41 @@ def detect_kind(columns: list[str] | set[str], path: str = "<feed>") -> str:
                     field=missing[0],
                 )
             return kind
+    seen = ", ".join(_one_line(c, 40) for c in sorted(cols)[:20]) or "none"
     raise BadInput(
         path,
-        "header matches no feed kind (nodes, links, node status, link status, power); "
-        f"columns seen: {', '.join(sorted(cols)) or 'none'}",
+        f"header matches no feed kind (nodes, links, node status, link status, power); columns seen: {seen}",
         line=1,
     )
 
 
-def read_feed(path: str | Path, *, graphml_cores: tuple[str, ...] = ()) -> RawFeed:
+def read_feed(
+    path: str | Path, *, graphml_cores: tuple[str, ...] = (), limits: ReadLimits | None = None
+) -> RawFeed:
     """Read a CSV, JSON Lines or GraphML feed file; detect its encoding and kind.
+
+    Parameters
+    ----------
+    path : str or Path
+        The feed file.
+    graphml_cores : tuple of str
+        GraphML only: the node ids that are cores.
+    limits : ReadLimits, optional
+        File and line size limits (default: the settings).
 
     Raises
     ------
     BadInput
-        The file is missing, empty, binary, not text in a supported encoding, or its header is
-        not a feed header. Nothing has been stored when this is raised.
+        The file is missing, empty, too large, binary, UTF-16, not text in a supported encoding,
+        a JSON array, holds a line over the record limit, or its header is not a feed header.
+        Nothing has been stored when this is raised.
     """
     path = Path(path)
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(name, f"cannot read file: {exc.strerror or exc}") from None
+    limits = limits or ReadLimits.from_settings()
+    raw, digest = _read_bounded(path, name, limits)
     if not raw.strip():
         raise BadInput(name, "file is empty")
-    digest = sha256_of(raw)
     encoding = detect_encoding(raw, name)
     # Only a character cut at the very end can fail here (see detect_encoding): it becomes U+FFFD
     # in the last line, which is then quarantined as truncated.
@@ -216,103 +383,324 @@ def read_feed(path: str | Path, *, graphml_cores: tuple[str, ...] = ()) -> RawFe
         from resilience.feeds.graphml import read_graphml
 
         return read_graphml(raw, name, digest, encoding, cores=graphml_cores)
-    if head.startswith("{"):
-        return _read_jsonl(text, name, digest, encoding)
-    return _read_csv(text, name, digest, encoding)
-
-
-def _read_csv(text: str, path: str, digest: str, encoding: str) -> RawFeed:
+    del raw
     if "\r" in text:  # CRLF (Windows) and bare CR (old Mac exports) line ends: one kind of line end
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    first_line = text.split("\n", 1)[0]
+    if head.startswith("["):
+        raise BadInput(name, "file is a JSON array; feeds are JSON Lines: one JSON object per line", line=1)
+    if head.startswith("{"):
+        return _read_jsonl(text, name, digest, encoding)
+    return _read_csv(text, name, digest, encoding, limits)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+_END = "\x1f"  # appended as one more field to every line: tells pandas' fast parser each row's width
+_EXTRA = ("\x00extra", "\x00end")
+
+
+def _blank(line: str) -> bool:
+    """A line with no data (empty, spaces, or only separators, as spreadsheets pad): not a record."""
+    return not line.strip(" \t,")
+
+
+def _closed(line: str) -> list[str] | None:
+    """The fields of one physical line, or ``None`` when the line ends inside a quoted value."""
+    recs = list(csv.reader([line, ""]))  # an open quote swallows the empty sentinel line
+    return recs[0] if len(recs) == 2 else None
+
+
+def _width_problem(n_fields: int, last: str, width: int) -> str | None:
+    """Why a record of ``n_fields`` does not fit the header (one extra empty field is fine)."""
+    if n_fields == width or (n_fields == width + 1 and not last.strip()):
+        return None
+    return f"{n_fields} fields where the header has {width}"
+
+
+@dataclass
+class _Body:
+    """Rows of a CSV body being assembled: values, file line numbers, structural rejects."""
+
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] | np.ndarray = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    frame: pd.DataFrame | None = None  # the fast path sets the whole frame at once
+
+    def reject(self, line: int, fld: str | None, value: str, rule: str, reason: str) -> None:
+        self.rejects.append(Reject(line, fld, value[:200], rule, reason))
+
+    def add(self, line: int, rec: list[str], text: str) -> None:
+        width = len(self.header)
+        problem = _width_problem(len(rec), rec[-1] if rec else "", width)
+        if problem:
+            self.reject(line, None, text, "row_has_header_width", problem)
+        else:
+            self.rows.append(rec[:width])
+            self.lines.append(line)
+
+
+def _read_csv(text: str, path: str, digest: str, encoding: str, limits: ReadLimits) -> RawFeed:
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_record_bytes + 1))
+    first_line, _, body = text.partition("\n")
     try:
-        header = next(csv.reader([first_line]))
+        header = next(csv.reader([first_line]), [])
     except csv.Error as exc:
         raise BadInput(path, f"unreadable CSV header: {exc}", line=1) from None
     header = [h.strip() for h in header]
+    while header and not header[-1]:  # a trailing comma on the header line names no column
+        header.pop()
     kind = detect_kind(header, path)
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise BadInput(path, f"column '{dup}' appears twice in the header", line=1, field=dup)
-    rejects: list[Reject] = []
-    body = text.split("\n", 1)[1] if "\n" in text else ""
-    # A last line cut short (no newline and fewer fields than the header) is quarantined.
-    if body and not text.endswith("\n"):
-        last_start = body.rfind("\n") + 1
-        last = body[last_start:]
-        n_fields = len(next(csv.reader([last]))) if last.strip() else 0
-        if last.strip() and n_fields < len(header):
-            line_no = text.count("\n") + 1
-            rejects.append(
-                Reject(line_no, header[n_fields] if n_fields < len(header) else None, last[:200],
-                       "row_has_all_fields", f"truncated line: {n_fields} of {len(header)} fields")
-            )
-            body = body[:last_start]
-    try:
-        frame = pd.read_csv(
-            io.StringIO(body), header=None, names=header, dtype=str,
-            keep_default_na=False, na_filter=False, skip_blank_lines=True, engine="c",
-        )
-        n_lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
-        blank = sum(1 for ln in body.split("\n") if not ln.strip()) if n_lines != len(frame) else 0
-        fast = n_lines - blank == len(frame) and (blank == 0 or '"' not in body)
-    except pd.errors.ParserError:
-        fast = False
-    if fast:  # every physical line is one row: line numbers are exact
-        if blank:
-            keep = np.asarray([bool(ln.strip()) for ln in body.split("\n")[:n_lines]])
-            lines = np.arange(2, n_lines + 2, dtype=np.int64)[keep]
-        else:
-            lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-        return RawFeed(path, digest, kind, "csv", encoding, frame, lines, rejects)
-    # Slow, exact path: quoted fields (maybe with newlines) or rows with too many fields.
-    reader = csv.reader(io.StringIO(body))
-    rows, lines = [], []
+    del text
+    out = _Body(header)
+    if body and not body.endswith("\n"):  # the last line may be cut short (a file still being written)
+        start = body.rfind("\n") + 1
+        last = body[start:]
+        rec = _closed(last)
+        if not _blank(last) and (rec is None or len(rec) < len(header)):
+            n_fields = len(rec) if rec is not None else len(next(csv.reader([last]), []))
+            out.reject(body.count("\n") + 2, header[min(n_fields, len(header) - 1)], last, "row_has_all_fields",
+                       f"truncated line: {n_fields} of {len(header)} fields"
+                       + (" (ends inside a quoted value)" if rec is None else ""))
+            body = body[:start]
+    if not _fast_csv(body, out):
+        lines = body.split("\n")
+        if not lines[-1]:
+            lines.pop()
+        del body
+        _slow_csv(lines, out, limits.max_record_bytes)
+    if out.frame is None:
+        out.frame = (pd.DataFrame(out.rows, columns=header, dtype=str) if out.rows
+                     else pd.DataFrame(columns=header, dtype=str))
+    rejects = sorted(out.rejects, key=lambda r: r.line)
+    return RawFeed(path, digest, kind, "csv", encoding, out.frame, np.asarray(out.lines, dtype=np.int64), rejects)
+
+
+def _fast_csv(body: str, out: _Body) -> bool:
+    """Every line one record: pandas' C parser reads the lines (each with an end-of-row marker
+    field, so a row's width shows where the marker lands). False (nothing added to ``out``) when
+    a quoted value spans lines or the parser cannot split the file; the exact path then reads it."""
+    header = out.header
     width = len(header)
-    prev_end = 1
-    for rec in _records(reader, path):
-        start = prev_end + 1
-        prev_end = reader.line_num + 1
-        if not rec or all(not v.strip() for v in rec):
-            continue
-        if len(rec) > width:
-            rejects.append(Reject(start, None, ",".join(rec)[:200], "row_has_header_width",
-                                  f"{len(rec)} fields where the header has {width}"))
-            continue
-        rows.append(rec + [""] * (width - len(rec)))
-        lines.append(start)
-    frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame(columns=header, dtype=str)
-    return RawFeed(path, digest, kind, "csv", encoding, frame, np.asarray(lines, dtype=np.int64), rejects)
-
-
-def _records(reader, path: str):
-    """The records of a ``csv.reader``; a file the csv module cannot split (a field over its size
-    limit) is refused with the line, never an unhandled ``csv.Error``."""
+    if _END in body:  # the marker is in the data itself
+        return False
+    if not body:
+        out.frame = pd.DataFrame(columns=header, dtype=str)
+        return True
+    if not body.endswith("\n"):
+        body += "\n"
+    line_nos = np.arange(2, body.count("\n") + 2, dtype=np.int64)
+    marked = body.replace("\n", f",{_END}\n")
     try:
-        yield from reader
-    except csv.Error as exc:
-        raise BadInput(path, f"unreadable CSV: {exc}", line=reader.line_num + 1) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(marked), header=None, names=[*header, *_EXTRA], index_col=False,
+                dtype={**dict.fromkeys(header, str), **dict.fromkeys(_EXTRA, "category")},
+                keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
+        return False
+    del marked
+    if len(frame) != len(line_nos):  # a quoted value runs over a line end: not one row per line
+        return False
+    extra, end = frame[_EXTRA[0]], frame[_EXTRA[1]]
+    full = (extra == _END).to_numpy()
+    plus_one = (end == _END).to_numpy()
+    ok = full | (plus_one & (extra.astype(str).str.strip() == "").to_numpy())
+    # blank lines (spaces, or only separators) are no records: their first field is blank too
+    first = frame[header[0]]
+    maybe_blank = np.flatnonzero(((first == "") | (first == _END) | first.str.isspace()).to_numpy())
+    blank = np.zeros(len(frame), dtype=bool)
+    if maybe_blank.size:
+        cells = frame.iloc[maybe_blank].astype(str).to_numpy(dtype=object)
+        blank[maybe_blank] = [all(not v.strip() or v == _END for v in row) for row in cells]
+    if not ok.all() or blank.any():
+        lines = body.split("\n")
+        bad = np.flatnonzero(~ok & ~blank)
+        cells = frame.iloc[bad][header].to_numpy(dtype=object) == _END
+        if not np.all(cells.any(axis=1) | plus_one[bad]):
+            return False  # the marker is nowhere: let the exact path decide
+        n_fields = np.where(plus_one[bad], width + 1, cells.argmax(axis=1))
+        for i, n in zip(bad.tolist(), n_fields.tolist(), strict=True):
+            out.reject(int(line_nos[i]), None, lines[i], "row_has_header_width",
+                       f"{n} fields where the header has {width}")
+        keep = ok & ~blank
+        frame = frame.iloc[np.flatnonzero(keep)]
+        line_nos = line_nos[keep]
+    out.frame = frame.drop(columns=list(_EXTRA)).reset_index(drop=True)
+    out.lines = line_nos
+    return True
+
+
+def _strict_csv(lines: list[str], out: _Body, max_record: int) -> bool:
+    """Read the lines as RFC 4180 CSV (``strict``: a closing quote must end its value). True when
+    every quoted value closes properly (a value may span lines); rows with a wrong field count on
+    one line are quarantined. False (nothing added to ``out``) when the quoting is broken or a
+    record that spans lines has a wrong field count: the resynchronising path reads the file then.
+    """
+    width = len(out.header)
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+    reader = csv.reader((ln + "\n" for ln in lines), strict=True)
+    end = 0
+    try:
+        for rec in reader:
+            start, end = end, reader.line_num  # the record's lines: lines[start:end]
+            if end - start == 1:
+                if _blank(lines[start]):
+                    continue
+                problem = _width_problem(len(rec), rec[-1] if rec else "", width)
+                if problem:
+                    rejects.append((start, lines[start], problem))
+                    continue
+            elif (_width_problem(len(rec), rec[-1], width) is not None
+                  or sum(len(ln) + 1 for ln in lines[start:end]) > max_record):
+                return False
+            rows.append(rec[:width])
+            row_lines.append(start + 2)
+    except csv.Error:
+        return False
+    out.rows, out.lines = rows, row_lines
+    for start, text, problem in rejects:
+        out.reject(start + 2, None, text, "row_has_header_width", problem)
+    return True
+
+
+def _slow_csv(lines: list[str], out: _Body, max_record: int) -> None:
+    """The exact path, with the csv module. A well-formed file (quoted values may span lines) is
+    read as RFC 4180 CSV; otherwise line by line: a quote that is never closed is quarantined at
+    the line where it opened, and reading resumes at the next line that is a whole record.
+
+    After such a quote the lines it would have swallowed are read one by one (a quote opening in
+    them is not allowed to span lines either), so the work stays linear in the file size.
+    """
+    if _strict_csv(lines, out, max_record):
+        return
+    header = out.header
+    width = len(header)
+    n = len(lines)
+    alone_until = 0  # lines before this index are read on their own
+    i = 0
+    while i < n:
+        ln = lines[i]
+        line_no = i + 2
+        if _blank(ln):
+            i += 1
+            continue
+        rec = ln.split(",") if '"' not in ln else _closed(ln)
+        if rec is not None:
+            out.add(line_no, rec, ln)
+            i += 1
+            continue
+        partial = next(csv.reader([ln]), [""])
+        fld = header[len(partial) - 1] if len(partial) <= width else None
+        if i >= alone_until:
+            rec, j = _quoted_span(lines, i, width, max_record)
+            if rec is not None:
+                out.add(line_no, rec, "\n".join(lines[i:j + 1]))
+                i = j + 1
+                continue
+            alone_until = j
+        out.reject(line_no, fld, ln, "quotes_closed", f"quote opened on line {line_no} is never closed")
+        i += 1
+
+
+def _quoted_span(lines: list[str], i: int, width: int, max_record: int) -> tuple[list[str] | None, int]:
+    """A record whose quoted value opened on line ``i`` and closes on a later line:
+    (its fields, the index of its last line). (None, j) when the quote is never closed: the
+    lines run out, grow beyond ``max_record``, or line ``j`` is itself a whole record (resync).
+
+    A line that closes a quoted value holds an odd number of quote characters (the closing one
+    plus doubled ones); a line with an even number that reads as a whole record on its own is the
+    next record, not the rest of a value.
+    """
+    size = len(lines[i])
+    j = i
+    while True:
+        j += 1
+        if j >= len(lines):
+            return None, j
+        nxt = lines[j]
+        size += len(nxt) + 1
+        if size > max_record:
+            return None, j
+        if nxt.count('"') % 2:
+            if _closed('"' + nxt) is not None:  # the quoted value ends on this line
+                rec = next(csv.reader([ln + "\n" for ln in lines[i:j + 1]]))
+                if _width_problem(len(rec), rec[-1], width) is not None:
+                    return None, j + 1
+                return rec, j
+        elif not _blank(nxt):
+            alone = _closed(nxt)
+            if alone is not None and _width_problem(len(alone), alone[-1], width) is None:
+                return None, j  # a whole record on its own: the quote before it was never closed
+
+
+# --- JSON Lines --------------------------------------------------------------------------------
+
+class _DuplicateKey(ValueError):
+    """A JSON object that names one key twice (which value is meant is not guessed)."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(f"key '{_one_line(dup, 40)}' appears twice in one object (which value is meant is "
+                            "not guessed)")
+    return obj
+
+
+def _json_text(value: object) -> str:
+    """A JSON scalar as the feed's text: null -> "", strings as they are, numbers and booleans
+    in JSON spelling (``true``, ``1e+30``, ``NaN``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
 
 
 def _read_jsonl(text: str, path: str, digest: str, encoding: str) -> RawFeed:
-    records, lines, rejects = [], [], []
-    for i, line in enumerate(text.splitlines(), start=1):
+    objects, lines, rejects = [], [], []
+    for i, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
             if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            rejects.append(Reject(i, None, line[:200], "valid_json_object", f"not a JSON object: {exc}"))
+                raise ValueError(f"a JSON {type(obj).__name__}, not an object")
+        except _DuplicateKey as exc:
+            rejects.append(Reject(i, None, line[:200], "unique_json_keys", str(exc)))
             continue
-        records.append({k: "" if v is None else str(v) for k, v in obj.items()})
+        except (ValueError, RecursionError) as exc:
+            rejects.append(Reject(i, None, line[:200], "valid_json_object",
+                                  f"not a JSON object: {_one_line(str(exc), 120)}"))
+            continue
+        objects.append(obj)
         lines.append(i)
-    if not records:
+    if not objects:
         raise BadInput(path, "no JSON object in the file", line=rejects[0].line if rejects else 1)
-    kind = detect_kind(set().union(*(r.keys() for r in records)), path)
+    kind = detect_kind(set().union(*(o.keys() for o in objects)), path)
     cols = list(REQUIRED_COLUMNS[kind]) + [
         c for c in OPTIONAL_COLUMNS.get(kind, ()) if c not in REQUIRED_COLUMNS[kind]
     ]
-    frame = pd.DataFrame.from_records(records).reindex(columns=cols).fillna("").astype(str)
-    return RawFeed(path, digest, kind, "jsonl", encoding, frame, np.asarray(lines, dtype=np.int64), rejects)
+    records, good_lines = [], []
+    for obj, line_no in zip(objects, lines, strict=True):
+        nested = next((c for c in cols if isinstance(obj.get(c), (list, dict))), None)
+        if nested is not None:
+            what = "an array" if isinstance(obj[nested], list) else "an object"
+            rejects.append(Reject(line_no, nested, json.dumps(obj[nested])[:200], "scalar_value",
+                                  f"{nested} is {what}, not a single value"))
+            continue
+        records.append([_json_text(obj.get(c)) for c in cols])
+        good_lines.append(line_no)
+    frame = pd.DataFrame(records, columns=cols, dtype=str) if records else pd.DataFrame(columns=cols, dtype=str)
+    rejects.sort(key=lambda r: r.line)
+    return RawFeed(path, digest, kind, "jsonl", encoding, frame, np.asarray(good_lines, dtype=np.int64), rejects)

@@ -39,19 +39,65 @@ from resilience.topology.model import (
     POWER_STATES,
 )
 
-__all__ = ["ValidationContext", "Validated", "validate_rows", "expectation_suite_spec"]
+__all__ = ["ValidationContext", "Validated", "validate_rows", "expectation_suite_spec", "NUMBER_RANGES",
+           "utc_now"]
 
-_OFFSET_RE = r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
+# An offset after a time of day (``16:10:00+09:00``, ``161000Z``): a bare date's ``-01`` is no offset.
+_OFFSET_RE = r"\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
+_EPOCH_RE = r"^[+-]?\d{9,}(?:\.\d*)?$"  # seconds (or milliseconds) since 1970
+_WORD_RE = r"^[^\W\d_][^\d]*$"  # letters and spaces only: 'yesterday', 'now', 'last week'
+
+#: The documented range of every numeric field (docs/data-limits.md):
+#: field -> (minimum, maximum, whole number required, ``inf`` allowed).
+NUMBER_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "lat": (-90.0, 90.0, False, False),
+    "lon": (-180.0, 180.0, False, False),
+    "subscribers": (0, 1_000_000_000, True, False),
+    "battery_hours": (0.0, 8760.0, False, True),  # one year; 'inf' for a permanent generator
+    "capacity_mbps": (0.0, 1_000_000_000.0, False, False),  # 1 Pbit/s
+    "battery_remaining_min": (0.0, 525_600.0, False, True),  # one year; 'inf' on a generator
+}
+
+
+def utc_now() -> datetime:
+    """The current time (UTC): the default ``now`` of a :class:`ValidationContext`.
+
+    >>> utc_now().tzinfo is UTC
+    True
+    """
+    return datetime.now(UTC)
+
+
+def _configured_past_horizon() -> timedelta | None:
+    from resilience.settings import load_settings
+
+    days = float(load_settings().past_horizon_days)
+    return timedelta(days=days) if days > 0 else None
 
 
 @dataclass
 class ValidationContext:
-    """What the rules are checked against: known elements and the current time."""
+    """What the rules are checked against: known elements and the current time.
+
+    ``now`` is the time the feed is checked at (inject it in tests); a time later than
+    ``now + future_tolerance`` or earlier than ``now - past_horizon`` is quarantined.
+    ``past_horizon`` defaults to the ``past_horizon_days`` setting (``None``: no horizon).
+    """
 
     known_nodes: Iterable[str] | None = None
     known_links: Iterable[str] | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=lambda: utc_now())
     future_tolerance: timedelta = timedelta(minutes=10)
+    past_horizon: timedelta | None = field(default_factory=_configured_past_horizon)
+
+    def earliest(self) -> pd.Timestamp | None:
+        """The oldest time accepted (``now - past_horizon``), or ``None``."""
+        if self.past_horizon is None:
+            return None
+        try:
+            return pd.Timestamp(self.now - self.past_horizon)
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            return None
 
 
 @dataclass
@@ -79,15 +125,25 @@ def _number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num, bad
 
 
-def _time(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parsed UTC times, a flag 'given but unparseable', a flag 'given without an offset'."""
+def _time(raw: pd.Series) -> dict[str, pd.Series]:
+    """Parsed UTC times (``ts``) and flags of what is wrong with the given ones: ``epoch``
+    (seconds since 1970), ``word`` ('yesterday'), ``naive`` (no offset), ``bad`` (unparseable)."""
     s = raw.astype(str).str.strip()
     given = s != ""
+    epoch = given & s.str.match(_EPOCH_RE)
+    word = given & ~epoch & s.str.match(_WORD_RE)
     has_offset = s.str.contains(_OFFSET_RE, regex=True)
+    naive = given & ~epoch & ~word & ~has_offset
     ts = pd.to_datetime(s.where(given & has_offset, None), format="ISO8601", utc=True, errors="coerce")
     bad = given & has_offset & ts.isna()
-    naive = given & ~has_offset
-    return ts, bad, naive
+    return {"ts": ts, "epoch": epoch, "word": word, "naive": naive, "bad": bad}
+
+
+def _in_range(values: pd.Series, name: str) -> pd.Series:
+    """Missing, or at most the field's maximum (``inf`` where the field allows it)."""
+    _, hi, _, inf_ok = NUMBER_RANGES[name]
+    ok = values.isna() | (values <= hi)
+    return ok | (values == np.inf) if inf_ok else ok
 
 
 def _isin(values: pd.Series, known: Iterable[str] | None) -> pd.Series:
@@ -116,10 +172,17 @@ def expectation_suite_spec(kind: str) -> list[tuple]:
     ok = {"value_set": [True]}
     ts_rules = [
         _rule(nn, "observed_at_raw", "observed_at", "missing time"),
+        _rule(ins, "_observed_at_not_epoch", "observed_at",
+              "epoch seconds are not ISO 8601 with an offset (write e.g. 2024-01-01T16:10:00+09:00)", **ok),
+        _rule(ins, "_observed_at_not_word", "observed_at",
+              "a word, not a time ('yesterday', 'now' are not guessed): ISO 8601 with an offset", **ok),
         _rule(ins, "_observed_at_has_offset", "observed_at", "time without a UTC offset (naive times are not guessed)", **ok),
         _rule(ins, "_observed_at_parses", "observed_at", "not an ISO 8601 time", **ok),
         _rule(ins, "_observed_at_not_future", "observed_at", "time too far in the future (clock or feed error)", **ok),
+        _rule(ins, "_observed_at_not_past", "observed_at",
+              "time older than the past horizon (setting past_horizon_days): a reset clock or a placeholder date", **ok),
     ]
+    lim = {c: (lo, hi) for c, (lo, hi, _, _) in NUMBER_RANGES.items()}
     if kind == "nodes":
         return [
             _rule(nn, "node_id", "node_id", "missing node_id"),
@@ -133,9 +196,15 @@ def expectation_suite_spec(kind: str) -> list[tuple]:
             _rule(btw, "lon", "lon", "longitude out of range -180..180", min_value=-180, max_value=180),
             _rule(nn, "subscribers", "subscribers", "subscribers missing or not a number"),
             _rule(btw, "subscribers", "subscribers", "negative subscribers", min_value=0),
+            _rule(btw, "subscribers", "subscribers",
+                  f"subscribers above the maximum {lim['subscribers'][1]:,} (or infinite)",
+                  max_value=lim["subscribers"][1]),
             _rule(ins, "_subscribers_integral", "subscribers", "subscribers is not a whole number", **ok),
             _rule(nn, "battery_hours", "battery_hours", "battery_hours missing or not a number ('inf' for a generator)"),
             _rule(btw, "battery_hours", "battery_hours", "negative battery_hours", min_value=0),
+            _rule(ins, "_battery_hours_in_range", "battery_hours",
+                  f"battery_hours above the maximum {lim['battery_hours'][1]:,.0f} (one year); 'inf' for a generator",
+                  **ok),
         ]
     if kind == "links":
         return [
@@ -150,6 +219,9 @@ def expectation_suite_spec(kind: str) -> list[tuple]:
             _rule(ins, "medium", "medium", f"medium not one of {', '.join(MEDIA)}", value_set=list(MEDIA)),
             _rule(ins, "_capacity_mbps_parses", "capacity_mbps", "capacity_mbps is not a number", **ok),
             _rule(btw, "capacity_mbps", "capacity_mbps", "negative capacity_mbps", min_value=0),
+            _rule(btw, "capacity_mbps", "capacity_mbps",
+                  f"capacity_mbps above the maximum {lim['capacity_mbps'][1]:,.0f} (or infinite)",
+                  max_value=lim["capacity_mbps"][1]),
         ]
     if kind == "node_status":
         return ts_rules + [
@@ -159,6 +231,8 @@ def expectation_suite_spec(kind: str) -> list[tuple]:
             _rule(ins, "power", "power", f"power not one of {', '.join(POWER_STATES)}", value_set=list(POWER_STATES)),
             _rule(ins, "_battery_remaining_min_parses", "battery_remaining_min", "battery_remaining_min is not a number", **ok),
             _rule(btw, "battery_remaining_min", "battery_remaining_min", "negative battery_remaining_min", min_value=0),
+            _rule(ins, "_battery_remaining_min_in_range", "battery_remaining_min",
+                  f"battery_remaining_min above the maximum {lim['battery_remaining_min'][1]:,.0f} (one year)", **ok),
         ]
     if kind == "link_status":
         return ts_rules + [
@@ -181,13 +255,19 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
     t = pd.DataFrame(index=raw.index)
     col = lambda c: raw[c] if c in raw else pd.Series("", index=raw.index)  # noqa: E731
     if kind in ("node_status", "link_status", "power_status"):
-        ts, bad, naive = _time(col("observed_at"))
+        tm = _time(col("observed_at"))
+        ts = tm["ts"]
         t["observed_at_raw"] = _text(col("observed_at"))  # PostgreSQL parses it as given
         t["observed_at"] = ts
-        t["_observed_at_has_offset"] = ~naive
-        t["_observed_at_parses"] = ~bad
+        t["_observed_at_not_epoch"] = ~tm["epoch"]
+        t["_observed_at_not_word"] = ~tm["word"]
+        t["_observed_at_has_offset"] = ~tm["naive"]
+        t["_observed_at_parses"] = ~tm["bad"]
         limit = pd.Timestamp(ctx.now + ctx.future_tolerance)
         t["_observed_at_not_future"] = ~(ts > limit).fillna(False).astype(bool)
+        earliest = ctx.earliest()
+        t["_observed_at_not_past"] = (True if earliest is None
+                                      else ~(ts < earliest).fillna(False).astype(bool))
     if kind == "nodes":
         t["node_id"] = _text(col("node_id"))
         t["_node_id_first"] = ~t["node_id"].duplicated() | t["node_id"].isna()
@@ -197,6 +277,7 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
             t[c], bad = _number(col(c))
             t[f"_{c}_parses"] = ~bad
         t["_subscribers_integral"] = (t["subscribers"].isna() | (t["subscribers"] % 1 == 0))
+        t["_battery_hours_in_range"] = _in_range(t["battery_hours"], "battery_hours")
     elif kind == "links":
         for c in ("link_id", "a", "b", "medium", "srlg"):
             t[c] = _text(col(c))
@@ -212,6 +293,7 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
         t["_node_known"] = _isin(t["node_id"], ctx.known_nodes) | t["node_id"].isna()
         t["battery_remaining_min"], bad = _number(col("battery_remaining_min"))
         t["_battery_remaining_min_parses"] = ~bad
+        t["_battery_remaining_min_in_range"] = _in_range(t["battery_remaining_min"], "battery_remaining_min")
     elif kind == "link_status":
         for c in ("link_id", "state"):
             t[c] = _text(col(c))
@@ -219,10 +301,10 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
     elif kind == "power_status":
         for c in ("power_feed", "state"):
             t[c] = _text(col(c))
-        ts, bad, naive = _time(col("expected_restore_at"))
-        t["expected_restore_at"] = ts
-        t["_expected_restore_at_has_offset"] = ~naive
-        t["_expected_restore_at_parses"] = ~bad
+        tm = _time(col("expected_restore_at"))
+        t["expected_restore_at"] = tm["ts"]
+        t["_expected_restore_at_has_offset"] = ~(tm["naive"] | tm["epoch"] | tm["word"])
+        t["_expected_restore_at_parses"] = ~tm["bad"]
     return t
 
 
