@@ -88,9 +88,13 @@ def _access_kernel(n, eu, ev, link_ok, gptr, glinks, gopen):  # pragma: no cover
     for g in range(gptr.shape[0] - 1):  # an open road joins every site along it
         if not gopen[g] or gptr[g + 1] == gptr[g]:
             continue
-        first = _find(parent, eu[glinks[gptr[g]]])
+        first = -1
         for k in range(gptr[g], gptr[g + 1]):
             e = glinks[k]
+            if not link_ok[e]:  # a cable also along a closed road: its far end is beyond it
+                continue
+            if first == -1:
+                first = _find(parent, eu[e])
             for v in (eu[e], ev[e]):
                 a = _find(parent, v)
                 if a != first:
@@ -103,8 +107,8 @@ def _access_kernel(n, eu, ev, link_ok, gptr, glinks, gopen):  # pragma: no cover
 
 def access_labels(csr: CSRGraph, passable: np.ndarray, group_open: np.ndarray | None = None) -> np.ndarray:
     """Road-access component of every node: nodes joined by a passable link, or along one open
-    road (a shared-risk group: every end of its links lies on that road, whatever operator's
-    cable it is), share a label.
+    road (a shared-risk group: every end of its passable links lies on that road, whatever
+    operator's cable it is), share a label.
 
     >>> G = nx.MultiGraph([("a", "b", "1"), ("b", "c", "2")])
     >>> lab = access_labels(to_csr(G), np.array([True, False]))
