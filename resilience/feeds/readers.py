@@ -631,7 +631,10 @@ def _quoted_span(lines: list[str], i: int, width: int, max_record: int) -> tuple
             return None, j
         if nxt.count('"') % 2:
             if _closed('"' + nxt) is not None:  # the quoted value ends on this line
-                rec = next(csv.reader([ln + "\n" for ln in lines[i:j + 1]]))
+                try:  # and really ends there: the closing quote ends the value (RFC 4180)
+                    rec = next(csv.reader([ln + "\n" for ln in lines[i:j + 1]], strict=True))
+                except csv.Error:
+                    return None, j + 1
                 if _width_problem(len(rec), rec[-1], width) is not None:
                     return None, j + 1
                 return rec, j
