@@ -8,6 +8,7 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v chromium >/dev/null || need+=(chromium)
+command -v snmptrap >/dev/null || need+=(snmp)  # net-snmp's snmptrap: the receiver's trap tests
 command -v docker-compose >/dev/null || need+=(docker-compose)
 # Japanese glyphs (site names) in the Chromium screenshots of the report
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need+=(fonts-ipafont-gothic)

@@ -2,9 +2,11 @@
 # `make up`: the scheduler-driven pipeline on this machine, without Docker.
 #   Airflow scheduler + dag-processor + api-server (AIRFLOW_HOME=var/airflow, SQLite, LocalExecutor,
 #   dags/ and plugins/ of this repository), the Prometheus exporter (`resilience serve`),
-#   `resilience watch` and a Pushgateway on loopback. Logs in var/log/, pids in var/run/.
+#   `resilience watch`, the alarm receiver (`resilience receive`: Alertmanager webhook, VES, SNMP
+#   traps; docs/receivers.md) and a Pushgateway on loopback. Logs in var/log/, pids in var/run/.
 #   Stop with `make down`.
-# Ports: AIRFLOW_PORT (8080), RESILIENCE_EXPORTER_PORT (9108), PUSHGATEWAY_PORT (9091).
+# Ports: AIRFLOW_PORT (8080), RESILIENCE_EXPORTER_PORT (9108), PUSHGATEWAY_PORT (9091),
+#   RESILIENCE_RECEIVER_HTTP_PORT (9110), RESILIENCE_RECEIVER_SNMP_PORT (9162/udp).
 # Then drop feed files into var/inbox/ (RESILIENCE_INBOX): a new snapshot follows within a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +61,8 @@ else
 fi
 # the seconds-level path beside the pipeline: the model kept in memory (docs/scaling.md)
 start watch resilience watch --interval 2
+# alarms from the systems operators run: stored within seconds through the same ingest (docs/receivers.md)
+start receiver resilience receive
 start dag-processor airflow dag-processor
 start scheduler airflow scheduler
 start api-server airflow api-server --host 127.0.0.1 --port "$airflow_port" --workers 1
@@ -71,6 +75,7 @@ cat <<MSG
 up: Airflow UI   http://127.0.0.1:$airflow_port  (what-if API: POST /resilience/whatif)
     exporter     http://127.0.0.1:$(python -c 'from resilience.settings import load_settings as s; print(s().exporter_port)')/metrics
     pushgateway  $RESILIENCE_PUSHGATEWAY_URL
+    receiver     $(python -c 'from resilience.settings import load_settings as s; x=s(); print(f"http://{x.receiver_host}:{x.receiver_http_port}/alertmanager, /eventListener/v7; traps udp {x.receiver_host}:{x.receiver_snmp_port}")')
     inbox        $(python -c 'from resilience.settings import load_settings as s; x=s(); print(x.path(x.inbox))')
     stop with: make down
 MSG
