@@ -256,12 +256,18 @@ def _analyze(db_url: str | None, as_of: datetime | None, top_n: int | None) -> S
     from resilience.analysis.snapshot import compute_snapshot
     from resilience.store.snapshots import write_snapshot
 
+    from resilience.pipeline import change_mark
+
     s = load_settings()
+    ensure_schema(db_url)
+    with engine(db_url).connect() as conn:  # read before the state: the snapshot holds at least this
+        mark = change_mark(conn)
     G = load_graph(db_url=db_url, as_of=as_of)
     snap = compute_snapshot(
         G, top_n=top_n or s.top_n, hours=s.forecast_hours,
         stale_after=timedelta(minutes=s.stale_after_minutes),
     )
+    snap.summary["change_mark"] = mark  # one snapshot per change: resilience.pipeline.analyze_once
     write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
     return snap
 
@@ -445,7 +451,9 @@ def report(
 
     s = load_settings()
     out = Path(out_dir) if out_dir else s.path(s.report_dir)
-    return write_report(engine(db_url), out, snapshot_id=snapshot_id)
+    return write_report(engine(db_url), out, snapshot_id=snapshot_id,
+                        tz=getattr(s, "display_timezone", "") or "Asia/Tokyo")
+
 
 @_store_guard
 def status(*, db_url: str | None = None, down: bool = False, now: datetime | None = None) -> dict:

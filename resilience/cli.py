@@ -286,6 +286,8 @@ def whatif(
     srlg: Annotated[str, typer.Option("--srlg", help="Comma-separated shared-risk group ids")] = "",
     scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML file")] = None,
     fmt: FormatOpt = Format.table,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write the result page for planners (HTML, like the report) to this file")] = None,
 ) -> None:
     """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs.
 
@@ -313,12 +315,25 @@ def whatif(
         sc = api.scenario_from_options(fail=_split(fail), region=reg, power_outage=power_outage or None,
                                        hours=hours, srlg=_split(srlg), scenario_file=scenario)
         with _CoverageToStderr():
-            result = api.whatif(sc, db_url=state.db_url)
+            if html is None:
+                result = api.whatif(sc, db_url=state.db_url)
+            else:  # the page needs the inventory and the newly single-homed sites as well
+                from resilience.pipeline import evaluate_whatif
+
+                result, sites = evaluate_whatif(sc, db_url=state.db_url)
     except ValueError as exc:
         msg = str(exc)
         if scenario and not msg.startswith(str(scenario)):
             msg = f"{scenario}: {msg}"
         _fail_bad_input(BadInput("--scenario" if scenario else "whatif", msg))
+    if html is not None:
+        from resilience.pipeline import render_whatif_html
+
+        try:
+            html.write_text(render_whatif_html(sc, result, sites=sites), encoding="utf-8")
+        except OSError as exc:
+            _fail_bad_input(BadInput("--html", f"{html}: {exc.strerror or exc}"))
+        typer.echo(f"result page written to {html}", err=True)
     if fmt is Format.json:
         sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
         return

@@ -59,7 +59,10 @@ class LiveModel:
         from resilience.store.repo import feed_marks, load_state_changes, status_seq
         from resilience.topology.graph import update_state
 
+        from resilience.pipeline import watch_heartbeat
+
         api.ensure_schema(self.db_url)
+        watch_heartbeat(self.db_url)  # the pipeline defers to a live watch (one snapshot per change)
         stale = timedelta(minutes=load_settings().stale_after_minutes)
         with api.engine(self.db_url).connect() as conn:
             inventory = feed_marks(conn)[0]
@@ -82,12 +85,25 @@ class LiveModel:
         return "updated"
 
     def analyze(self, *, top_n: int | None = None) -> int:
-        """Refresh, compute the snapshot and store it (one transaction); return its id."""
+        """Refresh, compute the snapshot and store it (one transaction); return its id.
+
+        One snapshot per change: when the latest snapshots already hold the store's current
+        change mark (:func:`resilience.pipeline.change_mark`: the Airflow pipeline got there
+        first), that snapshot's id is returned and nothing is written. The pipeline defers to
+        a running watch the same way (:func:`resilience.pipeline.analyze_once`).
+        """
         from resilience.analysis.snapshot import compute_snapshot
+        from resilience.pipeline import change_mark, covering_snapshot
         from resilience.store.snapshots import write_snapshot
 
+        with api.engine(self.db_url).connect() as conn:  # before the state: it holds at least this
+            mark = change_mark(conn)
         self.refresh()
+        found = covering_snapshot(mark, db_url=self.db_url)
+        if found is not None:
+            return found
         s = load_settings()
         snap = compute_snapshot(self.G, top_n=top_n or s.top_n, hours=s.forecast_hours,
                                 stale_after=timedelta(minutes=s.stale_after_minutes), csr=self.csr)
+        snap.summary["change_mark"] = mark
         return write_snapshot(api.engine(self.db_url), snap, keep=s.snapshots_kept)

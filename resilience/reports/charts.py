@@ -22,7 +22,8 @@ from markupsafe import Markup
 
 from resilience.reports.escape import html_text
 
-__all__ = ["CAUSE_COLORS", "SERVED_COLOR", "fmt_int", "bar_chart", "stacked_area", "site_map"]
+__all__ = ["CAUSE_COLORS", "SERVED_COLOR", "fmt_int", "bar_chart", "stacked_area", "site_map", "hour_chart",
+           "histogram"]
 
 # Okabe-Ito palette (readable for colour-blind readers).
 CAUSE_COLORS: dict[str, str] = {
@@ -383,5 +384,171 @@ def site_map(
             f"{html_text(text)}</text>"
         )
         lx += w
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def hour_chart(
+    hours: Sequence[float],
+    values: Sequence[float],
+    *,
+    title: str = "",
+    label: str = "sites out",
+    secondary: Sequence[float] | None = None,
+    secondary_label: str = "",
+    color: str = "#E69F00",
+    width: int = 760,
+    height: int = 280,
+) -> Markup:
+    """A filled step line over hours from now (a power outage played forward).
+
+    Parameters
+    ----------
+    hours, values : sequences of equal length
+        Hours since the start (ascending) and the value from that hour on.
+    title, label : str
+        Accessible label of the chart and the legend text of ``values``.
+    secondary, secondary_label : optional
+        A second series drawn as a dashed line on its own right-hand axis (e.g. subscribers).
+
+    Example
+    -------
+    >>> svg = hour_chart([0, 1, 2], [0, 3, 5], title="Sites out")
+    >>> svg.startswith("<svg") and "<path" in svg
+    True
+    """
+    left, right, top, bottom = 52, 60 if secondary is not None else 16, 34, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(hours)
+    vmax = _nice_max(max([float(v) for v in values], default=0.0))
+    out = _open(width, height, title)
+    out.append(f'<rect x="{left}" y="8" width="12" height="12" rx="2" fill="{color}"/>')
+    out.append(f'<text x="{left + 17}" y="18" font-size="12" fill="{_INK}">{html_text(label)}</text>')
+    if secondary is not None:
+        lx = left + 40 + 7 * len(label)
+        out.append(f'<line x1="{lx}" x2="{lx + 16}" y1="14" y2="14" stroke="{_INK}" stroke-width="1.6" '
+                   'stroke-dasharray="4 3"/>')
+        out.append(f'<text x="{lx + 21}" y="18" font-size="12" fill="{_INK}">'
+                   f"{html_text(secondary_label)} (right axis)</text>")
+    out += _y_grid(left, width - right, top, plot_h, vmax)
+    if n == 0:
+        out.append("</svg>")
+        return Markup("".join(out))
+    h_end = max(float(hours[-1]), 1.0)
+
+    def xpos(h: float) -> float:
+        return left + plot_w * float(h) / h_end
+
+    def ypos(v: float, top_v: float) -> float:
+        return top + plot_h - plot_h * float(v) / top_v
+
+    pts: list[str] = []
+    for i in range(n):
+        x = xpos(hours[i])
+        if i:
+            pts.append(f"{x:.1f},{ypos(values[i - 1], vmax):.1f}")
+        pts.append(f"{x:.1f},{ypos(values[i], vmax):.1f}")
+    base = f"{xpos(hours[-1]):.1f},{top + plot_h:.1f} {xpos(hours[0]):.1f},{top + plot_h:.1f}"
+    out.append(f'<path d="M{" L".join(pts)} L{base.replace(" ", " L")} Z" fill="{color}" '
+               f'fill-opacity="0.55" stroke="{color}" stroke-width="1.6">'
+               f"<title>{html_text(label)}</title></path>")
+    if secondary is not None:
+        smax = _nice_max(max([float(v) for v in secondary], default=0.0))
+        spts: list[str] = []
+        for i in range(n):
+            x = xpos(hours[i])
+            if i:
+                spts.append(f"{x:.1f},{ypos(secondary[i - 1], smax):.1f}")
+            spts.append(f"{x:.1f},{ypos(secondary[i], smax):.1f}")
+        out.append(f'<path d="M{" L".join(spts)}" fill="none" stroke="{_INK}" stroke-width="1.6" '
+                   f'stroke-dasharray="4 3"><title>{html_text(secondary_label)}</title></path>')
+        for k in range(5):
+            v = smax * k / 4
+            y = ypos(v, smax)
+            out.append(f'<text x="{width - right + 6}" y="{y + 4:.1f}" font-size="11" '
+                       f'fill="#52606d">{_compact(v)}</text>')
+    # hour ticks: about eight, on round steps
+    step = next((s for s in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336) if h_end / s <= 10), 720)
+    t = 0.0
+    while t <= h_end + 1e-9:
+        x = xpos(t)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+                   'stroke="#9aa5b1"/>')
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 17:.1f}" font-size="11" text-anchor="middle" '
+                   f'fill="#52606d">{t:g} h</text>')
+        t += step
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def histogram(
+    values: Sequence[float],
+    *,
+    bins: int = 20,
+    title: str = "",
+    unit: str = "",
+    marks: Mapping[str, float] | None = None,
+    color: str = "#0072B2",
+    width: int = 760,
+    height: int = 280,
+) -> Markup:
+    """How often each range of ``values`` occurred (e.g. subscribers lost per Monte Carlo run).
+
+    Parameters
+    ----------
+    values : sequence of float
+        One value per run.
+    bins : int
+        At most this many equal-width bars (fewer when the values take fewer distinct values).
+    unit : str
+        Axis text under the bars.
+    marks : mapping, optional
+        Labelled vertical lines, e.g. ``{"mean": 812.0, "p95": 1900.0}``.
+
+    Example
+    -------
+    >>> svg = histogram([1, 2, 2, 3, 9], bins=4, marks={"mean": 3.4})
+    >>> svg.count("<rect") >= 4 and "mean" in svg
+    True
+    """
+    left, right, top, bottom = 52, 16, 30, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vals = [float(v) for v in values if v == v]
+    out = _open(width, height, title)
+    if not vals:
+        out.append("</svg>")
+        return Markup("".join(out))
+    lo, hi = min(vals), max(vals)
+    distinct = len(set(vals))
+    nb = max(1, min(bins, distinct))
+    span = (hi - lo) or 1.0
+    counts = [0] * nb
+    for v in vals:
+        counts[min(int((v - lo) / span * nb), nb - 1)] += 1
+    vmax = _nice_max(max(counts))
+    out += _y_grid(left, width - right, top, plot_h, vmax)
+    bw = plot_w / nb
+    for i, c in enumerate(counts):
+        a, b = lo + span * i / nb, lo + span * (i + 1) / nb
+        h = plot_h * c / vmax
+        out.append(
+            f'<rect x="{left + bw * i + 1:.1f}" y="{top + plot_h - h:.1f}" width="{max(bw - 2, 1):.1f}" '
+            f'height="{max(h, 0.5):.1f}" fill="{color}" rx="1"><title>{fmt_int(a)}–{fmt_int(b)}: '
+            f"{c} of {len(vals)} runs</title></rect>"
+        )
+    for i in range(0, nb + 1, max(1, nb // 5)):
+        x = left + bw * i
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16:.1f}" font-size="11" text-anchor="middle" '
+                   f'fill="#52606d">{_compact(lo + span * i / nb)}</text>')
+    if unit:
+        out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" '
+                   f'text-anchor="middle" fill="{_INK}">{html_text(unit)}</text>')
+    for k, (name, v) in enumerate((marks or {}).items()):
+        x = left + plot_w * (float(v) - lo) / span
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="{_INK}" '
+                   'stroke-width="1.4" stroke-dasharray="3 3"/>')
+        out.append(f'<text x="{x + 4:.1f}" y="{top + 12 + 14 * k:.1f}" font-size="12" font-weight="600" '
+                   f'fill="{_INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                   f"{html_text(name)} {fmt_int(v)}</text>")
     out.append("</svg>")
     return Markup("".join(out))

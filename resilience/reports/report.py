@@ -30,8 +30,11 @@ True
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +61,8 @@ __all__ = [
     "as_view",
     "build_report",
     "load_report_inputs",
+    "previous_report_snapshot",
+    "read_report_record",
     "write_report",
 ]
 
@@ -399,6 +404,74 @@ def _local(ts: Any, tz: ZoneInfo) -> datetime:
     return t.astimezone(tz)
 
 
+def _record(view: SnapshotView, causes: Mapping[str, int] | None) -> dict[str, Any]:
+    """What a later report needs of this report's snapshot to say what changed since."""
+    if causes is None:
+        prev_out = _frame(view.nodes_out, _OUT_COLS)
+        causes = _cause_counts(prev_out) if len(prev_out) else dict(view.summary.get("cause_counts") or {})
+    as_of = pd.Timestamp(view.as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    return {"id": int(view.id), "as_of": as_of.isoformat(), "total_nodes": int(view.total_nodes),
+            "total_subscribers": int(view.total_subscribers), "served_nodes": int(view.served_nodes),
+            "served_subscribers": int(view.served_subscribers),
+            "cause_counts": {str(k): int(v) for k, v in causes.items() if v}}
+
+
+_RECORD = re.compile(r'<meta name="resilience-report" content="([^"]*)">')
+
+
+def read_report_record(path: str | Path) -> dict[str, Any] | None:
+    """The record a report embeds (its snapshot and the previous one it compared with), or
+    ``None`` for a missing file or one without a record.
+
+    Example
+    -------
+    >>> read_report_record("/nonexistent/latest.html") is None
+    True
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(16384)
+    except OSError:
+        return None
+    m = _RECORD.search(head)
+    if m is None:
+        return None
+    try:
+        rec = json.loads(html_lib.unescape(m.group(1)))
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) and isinstance(rec.get("snapshot"), dict) else None
+
+
+def previous_report_snapshot(records: Sequence[Mapping[str, Any]], current_id: int) -> SnapshotView | None:
+    """The snapshot of the previous report: the newest snapshot a report in ``records`` showed
+    (or compared with, for a report of this same snapshot written again) that is older than
+    ``current_id``.
+
+    Example
+    -------
+    >>> rec = {"snapshot": {"id": 4, "as_of": "2024-01-03T00:00:00+00:00", "total_nodes": 5,
+    ...        "total_subscribers": 9, "served_nodes": 5, "served_subscribers": 9}, "previous": None}
+    >>> previous_report_snapshot([rec], 7).id, previous_report_snapshot([rec], 4)
+    (4, None)
+    """
+    best: Mapping[str, Any] | None = None
+    for rec in records:
+        for cand in (rec.get("snapshot"), rec.get("previous")):
+            if isinstance(cand, Mapping) and int(cand.get("id", 0)) < int(current_id):
+                if best is None or int(cand["id"]) > int(best["id"]):
+                    best = cand
+    if best is None:
+        return None
+    return SnapshotView(
+        id=int(best["id"]), as_of=pd.Timestamp(best["as_of"]).to_pydatetime(),
+        total_nodes=int(best["total_nodes"]), total_subscribers=int(best["total_subscribers"]),
+        served_nodes=int(best["served_nodes"]), served_subscribers=int(best["served_subscribers"]),
+        summary={"cause_counts": dict(best.get("cause_counts") or {}), "from_report": True},
+    )
+
+
 def as_view(snapshot: Any) -> SnapshotView:
     """A :class:`SnapshotView` of any object with the snapshot attributes (e.g. the
     :class:`resilience.analysis.snapshot.Snapshot` that :func:`resilience.store.snapshots.latest_snapshot`
@@ -513,7 +586,10 @@ def build_report(
     if previous is not None:
         prev_out = _frame(previous.nodes_out, _OUT_COLS)
         causes_prev = _cause_counts(prev_out) if len(prev_out) else None
+        if causes_prev is None and previous.summary.get("cause_counts"):  # a previous report's record
+            causes_prev = {str(k): int(v) for k, v in previous.summary["cause_counts"].items()}
         change = {
+            "basis": "report" if previous.summary.get("from_report") else "snapshot",
             "as_of": _fmt_time(previous.as_of, zone),
             "sites_out": snap.sites_out - previous.sites_out,
             "subscribers_out": snap.subscribers_out - previous.subscribers_out,
@@ -576,7 +652,10 @@ def build_report(
     history_svg, history_info = _history_chart(history, zone)
     map_svg, map_points = _map_svg(snap, sites)
 
+    record = {"snapshot": _record(snap, causes_now),
+              "previous": _record(previous, None) if previous is not None else None}
     html = _env().get_template("report.html.j2").render(
+        record_json=json.dumps(record, separators=(",", ":"), sort_keys=True),
         title=title,
         snapshot_id=snap.id,
         summary=summary,
@@ -720,9 +799,16 @@ def write_report(
     out_dir: str | Path,
     *,
     snapshot_id: int | None = None,
+    previous_reports: Sequence[str | Path] | None = None,
     **options: Any,
 ) -> Path:
     """Write the report of the latest (or ``snapshot_id``) snapshot into ``out_dir``.
+
+    "Since the previous report" compares with the snapshot of the previous report: the newest
+    older snapshot recorded in ``previous_reports`` (default ``out_dir/latest.html``, the report
+    written there last; each report embeds a small record of its snapshot's figures, so the
+    comparison works after that snapshot was pruned). With no earlier report the report compares
+    with the snapshot before its own and says so ("since the previous snapshot").
 
     The file is ``report-YYYYmmddTHHMM.html`` named after the snapshot time in UTC (writing the
     same snapshot again replaces it), plus a copy ``latest.html``. Both are written atomically.
@@ -734,6 +820,8 @@ def write_report(
         Created if missing.
     snapshot_id : int, optional
         Default: the latest complete snapshot.
+    previous_reports : sequence of paths, optional
+        Earlier reports (their ``latest.html``) to compare with; missing files are skipped.
     **options
         Passed to :func:`build_report` (``title``, ``top_n``, ``tz``, ...).
 
@@ -758,9 +846,13 @@ def write_report(
     ...     print("nothing to report yet")
     nothing to report yet
     """
-    inputs = load_report_inputs(engine, snapshot_id=snapshot_id)
-    html = build_report(**inputs, **options)
     out = Path(out_dir)
+    inputs = load_report_inputs(engine, snapshot_id=snapshot_id)
+    paths = [out / "latest.html"] if previous_reports is None else list(previous_reports)
+    records = [r for r in (read_report_record(p) for p in paths) if r is not None]
+    if records:  # "since the previous report": that report's snapshot, not merely the one before
+        inputs["previous"] = previous_report_snapshot(records, int(inputs["snapshot"].id))
+    html = build_report(**inputs, **options)
     out.mkdir(parents=True, exist_ok=True)
     as_of = pd.Timestamp(inputs["snapshot"].as_of)
     as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
