@@ -254,9 +254,8 @@ def analyze(
 def _analyze(db_url: str | None, as_of: datetime | None, top_n: int | None) -> Snapshot:
     """:func:`analyze`, returning the stored snapshot itself (its ``id`` set)."""
     from resilience.analysis.snapshot import compute_snapshot
-    from resilience.store.snapshots import write_snapshot
-
     from resilience.pipeline import change_mark
+    from resilience.store.snapshots import write_snapshot
 
     s = load_settings()
     ensure_schema(db_url)

@@ -56,10 +56,9 @@ class LiveModel:
     def refresh(self) -> str:
         """Bring the model up to date: ``'rebuilt'``, ``'updated'`` or ``'unchanged'``."""
         from resilience.analysis import to_csr
+        from resilience.pipeline import watch_heartbeat
         from resilience.store.repo import feed_marks, load_state_changes, status_seq
         from resilience.topology.graph import update_state
-
-        from resilience.pipeline import watch_heartbeat
 
         api.ensure_schema(self.db_url)
         watch_heartbeat(self.db_url)  # the pipeline defers to a live watch (one snapshot per change)
