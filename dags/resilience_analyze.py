@@ -15,11 +15,16 @@ DOC = """
 Runs whenever **resilience_ingest** stored new rows (schedule: the asset
 `resilience://store/state`).
 
-1. **analyze**: builds the network graph and writes one analysis snapshot (blast radius of every
+1. **analyze**: one analysis snapshot per change. When `resilience watch` runs for the same store
+   (its heartbeat `var/run/watch-<store>.alive` is fresh), the watch is the writer: this task
+   returns the watch's snapshot of the change (waiting up to `settings.watch_wait_seconds`,
+   default 60 s) and writes nothing; the watch in turn writes nothing when a snapshot of the
+   change exists already. Without a watch it builds the network graph and writes the snapshot (blast radius of every
    node, link and shared-risk group, single points of failure, causes, battery forecast) in one
    transaction: the exporter and reports keep reading the previous snapshot until it commits,
    and a try that fails half-way leaves nothing. The snapshot id goes through XCom.
-2. **operators** then **export_operator** (dynamic task mapping, one task per operator): writes
+2. **operators** then **export_operator** (dynamic task mapping, one task per operator, each
+   labelled with its operator's name): writes
    that operator's single points of failure and nodes out to
    `var/exports/<snapshot_id>/<operator>.json` for its NOC.
 
@@ -60,10 +65,14 @@ def resilience_analyze():
 
         return snapshot_operators(snapshot_id)
 
-    @task
+    @task(map_index_template="{{ operator_name }}")
     def export_operator(snapshot_id: int, operator: str) -> str:
         """Write one operator's share of the snapshot; return the file path."""
+        from airflow.sdk import get_current_context
+
         from resilience.pipeline import export_operator as export
+
+        get_current_context()["operator_name"] = operator  # the mapped task's label in the UI
         from resilience.settings import load_settings
 
         return export(snapshot_id, operator, load_settings().path("var/exports"))

@@ -1,4 +1,4 @@
-"""Report DAG: the daily HTML report for managers, at 06:00 Japan time."""
+"""Report DAG: the daily HTML report for managers, at 06:00 in the operator's time zone."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
 
+from resilience.settings import load_settings
+
+TZ = load_settings().display_timezone  # the operator's zone: 06:00 there
+
 DOC = """
 ### resilience_report
 
-Every day at 06:00 Asia/Tokyo, writes the HTML report of the latest analysis snapshot (what is
-out and why, single points of failure, battery forecast, outage over time) to
-`<report_dir>/report-<day>.html` (`settings.report_dir`, default `var/reports`). The file path
-goes through XCom.
+Every day at 06:00 in the display time zone (`settings.display_timezone`, default Asia/Tokyo),
+writes the HTML report of the latest analysis snapshot (what is out and why, single points of
+failure, battery forecast, outage over time) to `<report_dir>/<day>/report-<time>.html` and
+`latest.html` (`settings.report_dir`, default `var/reports`). The file path goes through XCom.
+
+**has_inventory** skips the run (nothing written) while the store holds no network yet.
+"Since the previous report" compares with the snapshot of the report written before it.
 
 **Idempotent**: the file is keyed by the run's day (in Japan time) and written atomically;
 running the day again rewrites the same file from the snapshot current at that moment.
@@ -22,8 +29,8 @@ running the day again rewrites the same file from the snapshot current at that m
 
 @dag(
     dag_id="resilience_report",
-    schedule=CronTriggerTimetable("0 6 * * *", timezone="Asia/Tokyo"),
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Tokyo"),
+    schedule=CronTriggerTimetable("0 6 * * *", timezone=TZ),
+    start_date=pendulum.datetime(2024, 1, 1, tz=TZ),
     catchup=False,
     max_active_runs=1,
     tags=["resilience", "report"],
@@ -31,19 +38,26 @@ running the day again rewrites the same file from the snapshot current at that m
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "noc"},
 )
 def resilience_report():
+    @task.short_circuit
+    def has_inventory() -> bool:
+        """Skip the report while the store holds no network (a report of nothing says nothing)."""
+        from resilience.pipeline import has_inventory as has
+
+        return has()
+
     @task
     def write_report(logical_date=None, dag_run=None) -> str:
         """Write the report of this run's day; return its path."""
         import pendulum
 
-        from resilience.pipeline import report_for
+        from resilience.pipeline import display_timezone, report_for
         from resilience.settings import load_settings
 
         s = load_settings()
-        when = pendulum.instance(logical_date or dag_run.run_after).in_timezone("Asia/Tokyo")
+        when = pendulum.instance(logical_date or dag_run.run_after).in_timezone(display_timezone(s))
         return report_for(when.date(), out_dir=s.path(s.report_dir))
 
-    write_report()
+    has_inventory() >> write_report()
 
 
 resilience_report()

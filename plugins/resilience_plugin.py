@@ -2,8 +2,11 @@
 
 - A listener that publishes pipeline outcomes to a Prometheus Pushgateway
   (``settings.pushgateway_url`` / ``RESILIENCE_PUSHGATEWAY_URL``; nothing is pushed when empty).
-- A FastAPI app in the Airflow API server, ``POST /resilience/whatif``, answering what-if requests
-  with :func:`resilience.api.whatif` (same fields as the ``resilience_whatif`` DAG Params).
+- A FastAPI app in the Airflow API server: ``POST /resilience/whatif`` answers what-if requests
+  with :func:`resilience.api.whatif` (same fields as the ``resilience_whatif`` DAG Params; bad
+  input, unknown names and unknown fields are a 422 naming the reason);
+  ``GET /resilience/whatif/runs/<run_id>`` serves the result page a DAG run wrote (the
+  **What-if result** link of its simulate task).
 
 Pushed metrics, grouped by ``job="resilience_pipeline"`` and ``dag_id``, for each ``resilience_*``
 DAG when one of its runs ends (the scheduler calls the listener):
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -199,8 +203,14 @@ class PipelineMetricsListener:
 
 
 class WhatIfRequest(BaseModel):
-    """A what-if request: the fields of the ``resilience_whatif`` DAG Params (one kind of damage)."""
+    """A what-if request: the fields of the ``resilience_whatif`` DAG Params (one kind of damage).
 
+    A field that is not one of these (e.g. a misspelt ``failure``) is refused (422), never ignored.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    damage: Literal["failures", "srlg", "region", "power_outage", "scenario_file"] | None = None
     failures: list[str] = Field(default_factory=list, max_length=10000)
     srlg: list[str] = Field(default_factory=list, max_length=1000)
     region_lat: float | None = Field(None, ge=-90, le=90)
@@ -211,15 +221,36 @@ class WhatIfRequest(BaseModel):
     scenario_file: str | None = Field(None, max_length=255)
 
 
-def _whatif_app():
-    """``POST /whatif`` (scenario fields as the DAG Params) and ``GET /health``."""
-    from fastapi import Depends, FastAPI, HTTPException
+def result_page(run_id: str, home: Path | None = None) -> Path | None:
+    """The ``result.html`` of a what-if run (``var/whatif/<run_id>/``), if it was written.
 
-    deps = []
-    try:  # callers need the right to trigger the what-if DAG (Airflow's own auth)
+    The run id is mapped to its folder the way the DAG maps it (:func:`resilience.feeds.inbox.safe_name`)
+    and the path must stay inside ``var/whatif`` (no ``..``, no symlink out).
+    """
+    from resilience.feeds.inbox import inside, safe_name
+    from resilience.settings import load_settings
+
+    root = (home or load_settings().path("var/whatif"))
+    try:
+        path = inside(root, f"{safe_name(run_id)}/result.html")
+    except ValueError:
+        return None
+    return path if path.is_file() else None
+
+
+def _whatif_app():
+    """``POST /whatif`` (scenario fields as the DAG Params), ``GET /whatif/runs/{run_id}`` (the
+    result page of a DAG run) and ``GET /health``."""
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.responses import HTMLResponse
+
+    trigger, read = [], []
+    try:  # callers need the rights on the what-if DAG (Airflow's own auth: token or UI cookie)
+        from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
         from airflow.api_fastapi.core_api.security import requires_access_dag
 
-        deps = [Depends(requires_access_dag("POST", param_dag_id="resilience_whatif"))]
+        trigger = [Depends(requires_access_dag("POST", param_dag_id="resilience_whatif"))]
+        read = [Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id="resilience_whatif"))]
     except ImportError:  # pragma: no cover - older API servers
         pass
 
@@ -229,19 +260,37 @@ def _whatif_app():
     def health() -> dict:
         return {"status": "ok"}
 
-    @app.post("/whatif", dependencies=deps)
+    @app.post("/whatif", dependencies=trigger)
     def whatif(req: WhatIfRequest) -> dict:
+        import warnings
+
         from resilience import api
         from resilience.errors import BadInput
-        from resilience.pipeline import scenario_from_params
+        from resilience.pipeline import check_scenario, scenario_from_params
         from resilience.settings import load_settings
 
         try:
             scenario = scenario_from_params(req.model_dump(),
                                             scenarios_dir=load_settings().path("config/scenarios"))
-            return api.whatif(scenario)
+            check_scenario(scenario)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return api.whatif(scenario)
         except BadInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+        except ValueError as exc:  # the scenario itself refuses the input (e.g. a bad scenario file)
+            raise HTTPException(status_code=422, detail=f"scenario: {exc}") from None
+
+    @app.get("/whatif/runs/{run_id}", dependencies=read, response_class=HTMLResponse)
+    def result(run_id: str) -> HTMLResponse:
+        path = result_page(run_id)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"no what-if result for run {run_id!r} (yet): "
+                                                        "the simulate task writes it when it succeeds")
+        return HTMLResponse(path.read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                "img-src data:",
+                                     "X-Content-Type-Options": "nosniff"})
 
     return app
 

@@ -28,6 +28,7 @@ export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$airflow_port/execution/
 export AIRFLOW__API__BASE_URL=http://127.0.0.1:$airflow_port
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS:-True}  # loopback only
+export AIRFLOW__API_AUTH__JWT_SECRET=${AIRFLOW__API_AUTH__JWT_SECRET:-$( [ -s var/run/jwt-secret ] || (umask 077; python3 -c 'import secrets; print(secrets.token_hex(64))' > var/run/jwt-secret); cat var/run/jwt-secret)}  # 64 bytes for HS512, kept across restarts
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.5
 export AIRFLOW__LOGGING__LOGGING_LEVEL=${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}
@@ -64,7 +65,7 @@ start watch resilience watch --interval 2
 # alarms from the systems operators run: stored within seconds through the same ingest (docs/receivers.md)
 start receiver resilience receive
 start dag-processor airflow dag-processor
-start scheduler airflow scheduler
+start scheduler airflow scheduler --skip-serve-logs  # no log server on 0.0.0.0: LocalExecutor logs are local files
 start api-server airflow api-server --host 127.0.0.1 --port "$airflow_port" --workers 1
 
 for _ in $(seq 1 90); do
