@@ -67,12 +67,15 @@ __all__ = ["STRATEGIES", "BASELINES", "schedule", "best_schedule", "plan_restora
 STRATEGIES: tuple[str, ...] = ("planned", "nearest", "largest", "fifo")
 BASELINES: tuple[str, ...] = ("nearest", "largest", "fifo")
 _EPS = 1e-9
+_VARIANTS_UP_TO = 20_000
+_WAIT_H = 0.5  # an idle unit looks again at least this much later
 _PAIR_DISCOUNT = 0.5  # a half-done pair (generator + satellite kit ...) is worth half at first
 
 
 def best_schedule(p: RestorationProblem) -> list[dict[str, Any]]:
     """The ``planned`` dispatch with a few settings (lookahead 0 or ``p.lookahead_h``; crews by
-    saved subscriber-hours per hour or in total), the one with the least subscriber-hours lost.
+    saved subscriber-hours per hour or in total), the one with the least subscriber-hours lost;
+    above :data:`_VARIANTS_UP_TO` candidates only the default setting (time).
 
     >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
     >>> from resilience.restoration.resources import Resources
@@ -80,8 +83,9 @@ def best_schedule(p: RestorationProblem) -> list[dict[str, Any]]:
     []
     """
     best, best_loss = [], math.inf
-    for look in dict.fromkeys((p.lookahead_h, 0.0)):
-        for per_hour in (True, False):
+    small = p.n_candidates <= _VARIANTS_UP_TO
+    for look in dict.fromkeys((p.lookahead_h, 0.0) if small else (p.lookahead_h,)):
+        for per_hour in (True, False) if small else (True,):
             acts = schedule(p, "planned", lookahead_h=look, per_hour=per_hour)
             loss = p.evaluate({a["candidate"]: a["done"] for a in acts})["subscriber_hours_lost"]
             if loss < best_loss - 1e-9:
@@ -89,12 +93,15 @@ def best_schedule(p: RestorationProblem) -> list[dict[str, Any]]:
     return best
 
 
-def _next_change(p: RestorationProblem, t0: float, free: np.ndarray, active: np.ndarray) -> float:
-    """The next time after ``t0`` when the state or another resource changes."""
-    cand = [free[active & (free > t0 + _EPS)], p.epochs[p.epochs > t0 + _EPS],
-            p.power_until[p.power_until > t0 + _EPS], p.grid_back[p.grid_back > t0 + _EPS]]
-    vals = [float(c.min()) for c in cand if len(c)]
-    return min(vals) if vals else math.inf
+def _next_change(natural: np.ndarray, t0: float, free: np.ndarray, active: np.ndarray) -> float:
+    """The next time, at least :data:`_WAIT_H` after ``t0``, when the state (``natural``:
+    sorted battery, grid and road times) or another resource changes."""
+    t = t0 + _WAIT_H
+    others = free[active & (free >= t)]
+    k = np.searchsorted(natural, t)
+    nat = natural[k] if k < len(natural) else math.inf
+    return min(float(others.min()) if len(others) else math.inf, float(nat), max(t, float(
+        free[active & (free > t0 + _EPS)].min()) if (active & (free > t0 + _EPS)).any() else math.inf))
 
 
 def _needed(p: RestorationProblem, idx: np.ndarray, out: np.ndarray, alive: np.ndarray,
@@ -164,6 +171,8 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
     fixl = np.full(len(p.link_up0), np.inf)
     arrs = (gen, pbs, sat, fixn, fixl)
     by_type = {GENERATOR: gen, PORTABLE_BS: pbs, SATELLITE: sat, REPAIR_NODE: fixn, REPAIR_LINK: fixl}
+    natural = np.unique(np.concatenate([p.epochs, p.power_until, p.grid_back]))
+    natural = natural[np.isfinite(natural)]
     look = (p.lookahead_h if lookahead_h is None else lookahead_h) if strategy == "planned" else 0.0
     cache: dict[float, tuple] = {}
     out_actions: list[dict[str, Any]] = []
@@ -180,24 +189,30 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             active[r] = False
             continue
         idx, wk = elig[keep], work[keep]
-        reach = p.reach_time(int(loc[r]), idx)
-        trav = p.travel_h(float(lat[r]), float(lon[r]), idx)
-        t_c = np.maximum(reach, t0) + trav + wk
-        feasible = t_c < H
         t_ref = min(t0 + look, H)
         if t_ref not in cache:
             cache = {t_ref: p.gains(t_ref, arrs)}
         gain, out, alive, lok, pot = cache[t_ref]
+        # only what could help is looked at further (travel, roads)
         if strategy == "planned":
             g = gain[idx]
-            useful = feasible & (g > 0)
-            if not useful.any():  # nothing brings sites back alone: prepare the pairs
+            if not (g > 0).any():  # nothing brings sites back alone: prepare the pairs
                 g = pot[idx] * _PAIR_DISCOUNT
-                useful = feasible & (g > 0)
+            sel = g > 0
+        else:
+            sel = _needed(p, idx, out, alive, lok, t_ref, arrs)
+        idx, wk = idx[sel], wk[sel]
+        reach = p.reach_time(int(loc[r]), idx)
+        trav = p.travel_h(float(lat[r]), float(lon[r]), idx)
+        t_c = np.maximum(reach, t0) + trav + wk
+        feasible = t_c < H
+        if strategy == "planned":
+            g = g[sel]
+            useful = feasible
             value = np.where(feasible, g * (H - np.minimum(t_c, H)), 0.0)
             score = value / (t_c - t0 + 0.25) if p.r_reusable[r] and per_hour else value
         else:
-            useful = feasible & _needed(p, idx, out, alive, lok, t_ref, arrs)
+            useful = feasible
             if strategy == "nearest":
                 score = -(np.maximum(reach, t0) - t0 + trav)
             elif strategy == "largest":
@@ -205,9 +220,9 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             else:
                 score = -p.c_fail[idx]
         if not useful.any():
-            nxt = _next_change(p, t0, free, active)
-            # identical idle units (equipment of the same pool) wait together
-            same = [r] if p.r_reusable[r] else np.flatnonzero(active & (p.r_pool == pool) & (free <= t0))
+            nxt = _next_change(natural, t0, free, active)
+            # identical idle units (the same pool at the same place) wait together
+            same = np.flatnonzero(active & (p.r_pool == pool) & (free <= t0) & (loc == loc[r]))
             if nxt >= H:
                 active[same] = False
             else:
