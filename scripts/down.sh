@@ -2,7 +2,7 @@
 # `make down`: stop what `make up` started (the pids in var/run/), each with its process group.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-for name in api-server scheduler dag-processor watch exporter pushgateway; do
+for name in api-server scheduler dag-processor receiver watch exporter pushgateway; do
   f=var/run/$name.pid
   [ -f "$f" ] || continue
   pid=$(cat "$f")

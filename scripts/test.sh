@@ -30,5 +30,5 @@ export RESILIENCE_TEST_PG_URL="$pg_url"
 # a home of its own under this one).
 export RESILIENCE_HOME="$run_dir/home"
 mkdir -p "$RESILIENCE_HOME/config" && cp config/resilience.toml "$RESILIENCE_HOME/config/"
-export RESILIENCE_TEST_REQUIRE=postgres,prometheus,chromium,airflow,zoo
+export RESILIENCE_TEST_REQUIRE=postgres,prometheus,chromium,airflow,zoo,snmp
 pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci "$@"

@@ -48,7 +48,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 CONTRACT_NODES, CONTRACT_LINKS = KNOWN_NODES_CSV, KNOWN_LINKS_CSV
 
 #: The real components a test can need, each a marker of the same name (pyproject.toml).
-COMPONENTS = ("postgres", "prometheus", "chromium", "airflow", "zoo")
+COMPONENTS = ("postgres", "prometheus", "chromium", "airflow", "zoo", "snmp")
 #: Fixtures that mean a component (a test using one is marked for it).
 _FIXTURE_COMPONENTS = {"pg_url": "postgres", "shared_zoo": "zoo"}
 #: Timeouts by marker, for tests with no ``timeout`` mark of their own (default: pyproject.toml).

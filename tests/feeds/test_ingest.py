@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from resilience.errors import BadInput
 from resilience.feeds.ingest import ingest_file, ingest_paths
 from resilience.store import tables as t
-from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES, SHARED
+from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
 
 HEADER = CONTRACT_NODES.splitlines()[0]
 
@@ -202,10 +202,7 @@ def test_graphml_entity_bomb_is_refused(engine, tmp_path):
 
 def test_graphml_topology_zoo_import(engine):
     src = Path(__file__).resolve().parent.parent / "data" / "topologyzoo" / "Sinet.graphml"
-    if not src.exists():
-        src = SHARED / "data" / "topologyzoo" / "Sinet.graphml"
-    if not src.exists():
-        pytest.skip("Sinet.graphml not available")
+    assert src.exists(), f"{src} ships with the repository (tests/data/topologyzoo)"
     import networkx as nx
 
     ref = nx.read_graphml(src)

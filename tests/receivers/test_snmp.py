@@ -18,10 +18,18 @@ V3 = {"RESILIENCE_SNMP_V3_USERS": f"noc:SHA:authpass123:AES:privpass123@{ENGINE}
 IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18.7"  # ifAlias.7: the circuit id (= our link id)
 
 
-def _trap(port: int, version: str, *args: str) -> None:
+def _snmptrap() -> str:
+    """net-snmp's snmptrap: fails when the run must cover SNMP (make test), skips otherwise."""
     exe = shutil.which("snmptrap")
     if exe is None:
-        pytest.skip("snmptrap not installed (Debian package snmp; scripts/system-deps.sh)")
+        from tests.conftest import missing
+
+        missing("snmp", "snmptrap is not installed (Debian package snmp; scripts/system-deps.sh)")
+    return exe
+
+
+def _trap(port: int, version: str, *args: str) -> None:
+    exe = _snmptrap()
     auth = (["-v2c", "-c", "n0c-secret"] if version == "v2c" else
             ["-v3", "-e", ENGINE, "-u", "noc", "-l", "authPriv", "-a", "SHA", "-A", "authpass123",
              "-x", "AES", "-X", "privpass123"])
@@ -51,7 +59,7 @@ def test_real_traps_link_and_ups(network, start_receiver, version):
 
 def test_wrong_community_is_not_taken(network, start_receiver):
     rec = start_receiver(network, env=V3, snmp_port=0)
-    exe = shutil.which("snmptrap") or pytest.skip("snmptrap not installed")
+    exe = _snmptrap()
     subprocess.run([exe, "-v2c", "-c", "public", f"127.0.0.1:{rec.snmp_port}", "", "1.3.6.1.6.3.1.1.5.1"],
                    check=True, timeout=30, capture_output=True)
     _trap(rec.snmp_port, "v2c", "1.3.6.1.6.3.1.1.5.1")  # the right one, after it
