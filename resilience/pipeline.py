@@ -465,7 +465,7 @@ def _unknown(names: list[str], known: set[str], what: str) -> str | None:
         return None
     parts = []
     for n in missing[:10]:
-        close = difflib.get_close_matches(n, known, n=2, cutoff=0.6) if len(known) <= 200_000 else []
+        close = difflib.get_close_matches(n, known, n=2, cutoff=0.5) if len(known) <= 200_000 else []
         parts.append(f"{n} (did you mean {' or '.join(close)}?)" if close else n)
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
     return f"unknown {what}: {', '.join(parts)}{more}"

@@ -50,6 +50,8 @@ SITE_COLUMNS = ["node_id", "name", "kind", "operator", "prefecture", "municipali
 #: Map states, drawn in this order (later on top) and their colours (Okabe-Ito).
 MAP_COLORS: dict[str, str] = {
     "already out": "#8C8C8C",
+    "out in some runs": "#F0E442",
+    "out in most runs": "#E69F00",
     "single-homed now": "#0072B2",
     "cut off": "#D55E00",
     "failed": "#6A3D9A",
@@ -135,9 +137,9 @@ def describe_scenario(scenario: Mapping[str, Any], names: Mapping[str, str] | No
         return [f"Earthquake at {_deg(e.get('lat'), e.get('lon'))}, {_num(scenario.get('depth_km')):g} km "
                 "deep: each site fails with a probability that falls with its distance "
                 f"({scenario.get('fragility', {}).get('measure', 'distance_km')}).",
-                f"{runs:,} Monte Carlo runs (seed {scenario.get('seed')}). The figures on this page are the "
-                "likely damage (sites with a damage probability of 50% or more); the distribution "
-                "below shows every run."]
+                f"{runs:,} Monte Carlo runs (seed {scenario.get('seed')}): the average and the bad runs "
+                "come first; the tables of lost sites and new single points of failure show the likely "
+                "damage (sites with a damage probability of 50% or more)."]
     return [f"Scenario of type {kind or 'unknown'}."]
 
 
@@ -234,8 +236,10 @@ def _map_table(sites: pd.DataFrame, states: Mapping[str, str], limit: int = 25) 
     rows = []
     for muni, g in s.groupby("municipality"):
         c = g["state"].value_counts()
-        row = {"municipality": muni, "sites": int(len(g)), "failed": int(c.get("failed", 0)),
-               "cut_off": int(c.get("cut off", 0)), "single": int(c.get("single-homed now", 0))}
+        row = {"municipality": muni, "sites": int(len(g)),
+               "failed": int(c.get("failed", 0) + c.get("out in most runs", 0)),
+               "cut_off": int(c.get("cut off", 0) + c.get("out in some runs", 0)),
+               "single": int(c.get("single-homed now", 0))}
         if row["failed"] or row["cut_off"] or row["single"]:
             rows.append(row)
     rows.sort(key=lambda r: (-(r["failed"] + r["cut_off"]), -r["single"], r["municipality"]))
@@ -372,6 +376,11 @@ def build_whatif_page(
         key=lambda r: (-r["subscribers"], r["site"]))
     lost_rows = lost.sort_values(["subscribers", "name"], ascending=[False, True], kind="stable")
     mc = result.get("monte_carlo")
+    if mc:  # an earthquake: colour the sites by how often they are out over the runs
+        for n, p in (mc.get("node_out_probability") or {}).items():
+            if str(n) not in states or states[str(n)] == "single-homed now":
+                states[str(n)] = "out in most runs" if p >= 0.5 else ("out in some runs" if p >= 0.2 else
+                                                                      states.get(str(n), "served"))
     map_svg, map_counts = _map(site, states) if len(site) else (None, {})
     timeline_svg, timeline = _timeline(result.get("timeline") or [])
     kind = str(desc.get("type", ""))
@@ -383,6 +392,7 @@ def build_whatif_page(
         run_id=run_id,
         sentences=describe_scenario(desc, names),
         kind=kind,
+        quake=bool(mc),
         card={
             "sites_lost": len(lost_ids), "base_sites": int(base_sites),
             "subs_lost": lost_subs, "base_subs": base_subs,
@@ -394,6 +404,10 @@ def build_whatif_page(
             "new_spofs": len(result.get("new_spofs_detail") or result.get("new_spofs") or []),
             "single_homed": len(single),
             "already_out": len(result.get("already_out") or []),
+            "mc": ({k: _num((mc.get(k) or {}).get(s)) for k in ("nodes_lost", "subscribers_lost")
+                    for s in ("mean",)} | {"p95_sites": _num((mc.get("nodes_lost") or {}).get("p95")),
+                                           "p95_subs": _num((mc.get("subscribers_lost") or {}).get("p95"))}
+                   if mc else None),
         },
         by_operator=_by_operator(lost, site),
         by_place=_by_place(lost, max_rows),
