@@ -269,7 +269,8 @@ def _conf(**given) -> dict:
     """A full what-if conf (dag.test() keeps the conf of an earlier call in the DAG's params)."""
     empty = {"failures": [], "srlg": [], "region_lat": None, "region_lon": None, "region_km": None,
              "power_outage_target": None, "power_outage_hours": None, "scenario_file": None}
-    return {**empty, **given}
+    kind = next(k for k in ("failures", "srlg", "scenario_file") if given.get(k))  # the form's "What fails"
+    return {**empty, "damage": kind, **given}
 
 
 @pytest.mark.airflow
@@ -290,7 +291,11 @@ def test_whatif_dag_writes_json_and_html_and_refuses_bad_params(dagbag, pipeline
     assert Path(paths["json"]).parent.parent == home / "var" / "whatif"
     assert "<html" in Path(paths["html"]).read_text()
 
-    dr = whatif.test(logical_date=_when(), run_conf=_conf(scenario_file="../../etc/passwd"))
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="scenario_file"):  # only the offered files
+        whatif.test(logical_date=_when(), run_conf=_conf(scenario_file="../../etc/passwd"))
+    dr = whatif.test(logical_date=_when(), run_conf=_conf(failures=["A1", "NOPE"]))
     assert str(dr.state) == "failed"
     assert _states(dr)["validate[-1]"].endswith("failed")
 
