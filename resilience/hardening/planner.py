@@ -1,0 +1,793 @@
+"""The hardening planner: which measures to buy within a budget, and what each yen buys.
+
+:class:`HardeningProblem` holds, per ensemble sample, only the part of the network that is out
+at some time in that sample (measures only ever help, so a site never out stays served and acts
+as a root), as compiled-kernel arrays (:mod:`~resilience.hardening.evaluate`). Candidates are
+the catalogue's measures at the sites (and links) out in some sample; a candidate's benefit is
+the drop in expected subscriber-hours lost, evaluated only over the samples it touches.
+
+:func:`plan_hardening` buys by benefit per yen with lazy re-evaluation (CELF: a stale benefit
+is recomputed only when it reaches the top of the queue), compares with the best single
+affordable measure (the classic fix of ratio greedy for budgets), and computes the frontier
+(budget to expected loss along the purchases) and the baselines ``none``, ``uniform`` (the
+same battery upgrade everywhere, in inventory order, until the money runs out) and
+``largest`` (sites by subscribers they carry, largest first, each the catalogue's ``largest``
+measure) the same way. :func:`exact_plan` enumerates every affordable set on small cases.
+
+Example
+-------
+>>> import io, pandas as pd
+>>> from resilience.sample.known import KNOWN_NODES_CSV, KNOWN_LINKS_CSV
+>>> from resilience.topology import build_graph
+>>> from resilience.hardening.measures import catalogue_from_dict
+>>> G = build_graph(pd.read_csv(io.StringIO(KNOWN_NODES_CSV)), pd.read_csv(io.StringIO(KNOWN_LINKS_CSV)))
+>>> cat = catalogue_from_dict({"measures": [{"id": "b24", "type": "battery", "hours": 24, "cost": 3}]})
+>>> out = plan_hardening(G, cat, [{"scenario": {"type": "power_outage", "feeds": ["F2"],
+...     "hours": 12}}], budget=3, runs=1)
+>>> [(p["site"], p["expected_subscriber_hours_saved"]) for p in out["plan"]]
+[('B3', 3600.0)]
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from resilience.analysis._csr import CSRGraph, to_csr
+from resilience.hardening.ensemble import Ensemble, Sample, build_ensemble
+from resilience.hardening.evaluate import local_csr, sweep, sweep_cached
+from resilience.hardening.measures import POWER_TYPES, Catalogue, Measure
+
+__all__ = ["HardeningProblem", "Candidate", "plan_hardening", "exact_plan", "BASELINES",
+           "build_hardening_problem"]
+
+BASELINES = ("none", "uniform", "largest")
+_E = np.empty(0, np.int64)
+
+
+@dataclass
+class Candidate:
+    """One purchasable measure: at ``node`` (a site) or on ``link`` leaving ``group``;
+    ``target``: the far end of a second route; ``km``: its length (or the link's)."""
+
+    measure: Measure
+    node: int = -1
+    link: int = -1
+    group: int = -1
+    target: int = -1
+    km: float = 0.0
+    cost: float = 0.0
+    samples: np.ndarray = field(default_factory=lambda: _E)
+
+
+@dataclass
+class _Local:
+    sample: Sample
+    nodes: np.ndarray  # global ids, sorted
+    out: np.ndarray  # local mask: out at some time (others are roots)
+    links: np.ndarray  # global link ids
+    indptr: np.ndarray
+    nbr: np.ndarray
+    eid: np.ndarray
+    roots: np.ndarray
+    wp: np.ndarray
+    off: np.ndarray
+    on: np.ndarray
+    runtime: np.ndarray
+    broken: np.ndarray
+    gen: np.ndarray
+    cut: np.ndarray
+    fix: np.ndarray
+    xa: np.ndarray = field(default_factory=lambda: _E)
+    xb: np.ndarray = field(default_factory=lambda: _E)
+    loss: float = 0.0
+    cache: tuple | None = None
+    cache0: tuple | None = None
+
+    def index(self, g: int) -> int:
+        """Local index of global node ``g`` if it is out at some time in this sample, else -1."""
+        i = int(np.searchsorted(self.nodes, g))
+        return i if i < len(self.nodes) and self.nodes[i] == g and self.out[i] else -1
+
+    def arrays(self, runtime=None, xa=None, xb=None, cut=None, fix=None) -> tuple:
+        return (self.indptr, self.nbr, self.eid, self.roots, self.wp, self.off, self.on,
+                self.runtime if runtime is None else runtime, self.broken, self.gen,
+                self.cut if cut is None else cut, self.fix if fix is None else fix,
+                self.xa if xa is None else xa, self.xb if xb is None else xb)
+
+    def evaluate(self, horizon: float, runtime: np.ndarray | None = None,
+                 xa: np.ndarray | None = None, xb: np.ndarray | None = None,
+                 cut: np.ndarray | None = None, fix: np.ndarray | None = None,
+                 window: tuple[float, float] = (0.0, np.inf), watch: tuple[int, int] = (-1, -1)) -> float:
+        """Loss with the given arrays changed, recomputing only in ``window`` (and, with
+        ``watch``, only where those sites are out now)."""
+        return sweep_cached(horizon, self.arrays(runtime, xa, xb, cut, fix), self.cache,
+                            window, watch)[0]
+
+    def refresh(self, horizon: float) -> None:
+        """Recompute the loss and the cache of the current state."""
+        loss, t, lost, seen = sweep_cached(horizon, self.arrays(), None, (0.0, np.inf), record=True)
+        self.loss, self.cache = loss, (t, lost, seen)
+
+
+def _link_interval(groups: list[int], explicit: tuple[float, float] | None,
+                   gcut: dict[int, tuple[float, float]]) -> tuple[float, float]:
+    """Earliest cut and latest repair over the link's own damage and its cut groups."""
+    ivs = ([explicit] if explicit is not None else []) + [gcut[g] for g in groups if g in gcut]
+    if not ivs:
+        return np.inf, np.inf
+    return min(c for c, _ in ivs), max(f for _, f in ivs)
+
+
+class HardeningProblem:
+    """The ensemble over the network as per-sample local arrays, and the plan state.
+
+    Parameters
+    ----------
+    csr : CSRGraph
+    ensemble : Ensemble
+    wp : numpy.ndarray
+        Priority-weighted subscribers per node.
+    runtime : numpy.ndarray
+        Battery runtime per node in hours (``inf``: a generator).
+    """
+
+    def __init__(self, csr: CSRGraph, ensemble: Ensemble, wp: np.ndarray, runtime: np.ndarray,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.csr = csr
+        self.ens = ensemble
+        self.H = ensemble.horizon_h
+        self.wp = wp
+        self.runtime0 = runtime.astype(float)
+        gnames, gptr, glinks = csr.srlg_groups
+        self.gnames = gnames
+        self.gptr, self.glinks = gptr, glinks
+        self.ginfo = {g: i for i, g in enumerate(gnames)}
+        self.locals: list[_Local] = []
+        self.none_loss: list[float] = []
+        for k, s in enumerate(ensemble.samples):
+            self.locals.append(self._build_local(s))
+            if progress:
+                progress(k + 1, len(ensemble.samples))
+        self.reset()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to no measures bought."""
+        self.runtime = self.runtime0.copy()
+        self.sat: set[int] = set()
+        self.routes: list[tuple[int, int]] = []
+        self.left: dict[int, set[int]] = {}
+        for loc in self.locals:
+            loc.runtime = self.runtime[loc.nodes]
+            loc.runtime[~loc.out] = np.inf
+            loc.xa = loc.xb = _E
+            loc.cut, loc.fix = self._intervals(loc)
+        for loc, base in zip(self.locals, self.none_loss, strict=True):
+            loc.loss, loc.cache = base, loc.cache0
+
+    def expected_loss(self) -> float:
+        """Expected subscriber-hours lost over the ensemble in the current state."""
+        return float(sum(loc.sample.weight * loc.loss for loc in self.locals))
+
+    def link_groups(self, e: int) -> list[int]:
+        """Group indices link ``e`` belongs to now (after any leave_group bought)."""
+        raw = self.csr.link_data[e].get("srlg") or ()
+        left = self.left.get(e, set())
+        return [self.ginfo[g] for g in raw if g in self.ginfo and self.ginfo[g] not in left]
+
+    def _intervals(self, loc: _Local, override: tuple[int, int] | None = None):
+        s = loc.sample
+        gcut = {int(g): (float(c), float(f)) for g, c, f in zip(s.cut_groups, s.group_cut, s.group_fix,
+                                                                strict=True)}
+        expl = {int(e): (float(c), float(f)) for e, c, f in zip(s.cut_links, s.link_cut, s.link_fix,
+                                                                strict=True)}
+        cut = np.full(len(loc.links), np.inf)
+        fix = np.full(len(loc.links), np.inf)
+        pos = {int(e): i for i, e in enumerate(loc.links)}
+        touched: set[int] = set(e for e in expl if e in pos)
+        for g in gcut:
+            for e in self.glinks[self.gptr[g]:self.gptr[g + 1]].tolist():
+                if e in pos:
+                    touched.add(e)
+        for e in touched:
+            gs = self.link_groups(e)
+            if override is not None and override[0] == e:
+                gs = [g for g in gs if g != override[1]]
+            cut[pos[e]], fix[pos[e]] = _link_interval(gs, expl.get(e), gcut)
+        return cut, fix
+
+    def _full_arrays(self, s: Sample) -> tuple[np.ndarray, ...]:
+        n, m = self.csr.n, self.csr.m
+        off = np.full(n, np.inf)
+        on = np.full(n, np.inf)
+        off[s.power_nodes], on[s.power_nodes] = s.off_at, s.on_at
+        broken = np.zeros(n)
+        broken[s.broken_nodes] = s.broken_until
+        broken[~self.csr.node_up] = np.inf
+        gen = np.full(n, np.inf)
+        gen[s.gen_nodes] = s.gen_at
+        cut = np.full(m, np.inf)
+        fix = np.full(m, np.inf)
+        for g, c, f in zip(s.cut_groups, s.group_cut, s.group_fix, strict=True):
+            ls = self.glinks[self.gptr[g]:self.gptr[g + 1]]
+            fix[ls] = np.where(np.isfinite(cut[ls]), np.maximum(fix[ls], f), f)
+            cut[ls] = np.minimum(cut[ls], c)
+        for e, c, f in zip(s.cut_links, s.link_cut, s.link_fix, strict=True):
+            fix[e] = max(fix[e], f) if np.isfinite(cut[e]) else f
+            cut[e] = min(cut[e], c)
+        down = ~self.csr.link_up
+        cut[down], fix[down] = 0.0, np.inf
+        return off, on, broken, gen, cut, fix
+
+    def _build_local(self, s: Sample) -> _Local:
+        c = self.csr
+        off, on, broken, gen, cut, fix = self._full_arrays(s)
+        loss, ever = sweep(self.H, c.indptr, c.nbr, c.eid, c.roots, self.wp, off, on,
+                           self.runtime0, broken, gen, cut, fix, want_out=True)
+        self.none_loss.append(loss)
+        out_g = np.flatnonzero(ever)
+        inE = ever
+        lk = np.flatnonzero(inE[c.eu] | inE[c.ev])
+        inL = inE.copy()
+        inL[c.eu[lk]] = True
+        inL[c.ev[lk]] = True
+        nodes = np.flatnonzero(inL)
+        pos = np.full(c.n, -1, np.int64)
+        pos[nodes] = np.arange(len(nodes))
+        indptr, nbr, eid = local_csr(len(nodes), pos[c.eu[lk]], pos[c.ev[lk]])
+        out = inE[nodes]
+        core = np.zeros(c.n, bool)
+        core[c.roots] = True
+        roots = np.flatnonzero(~out | core[nodes]).astype(np.int64)
+        loc = _Local(s, nodes, out, lk, indptr, nbr, eid, roots, self.wp[nodes],
+                     np.where(out, off[nodes], np.inf), np.where(out, on[nodes], np.inf),
+                     np.where(out, self.runtime0[nodes], np.inf), np.where(out, broken[nodes], 0.0),
+                     np.where(out, gen[nodes], np.inf), cut[lk], fix[lk], loss=loss)
+        _ = out_g
+        loc.refresh(self.H)
+        loc.cache0 = loc.cache
+        return loc
+
+    # -- candidates -------------------------------------------------------------------------
+
+    def _extra(self, loc: _Local, a: int, b: int) -> tuple[int, int] | None:
+        la, lb = loc.index(a), (loc.index(b) if b >= 0 else -1)
+        if la < 0 and lb < 0:
+            return None
+        if la < 0:
+            return lb, -1
+        return la, lb
+
+    def gain(self, cand: Candidate) -> float:
+        """Drop in expected subscriber-hours lost if ``cand`` were bought now."""
+        total = 0.0
+        mt = cand.measure.type
+        H = self.H
+        for k in cand.samples.tolist():
+            loc = self.locals[k]
+            if mt in POWER_TYPES:
+                li = loc.index(cand.node)
+                if li < 0:
+                    continue
+                old, new_rt = loc.runtime[li], cand.measure.runtime
+                lo = max(loc.off[li] + old, loc.broken[li])
+                hi = min(loc.on[li], loc.off[li] + new_rt, loc.gen[li], H)
+                if not lo < hi:
+                    continue
+                rt = loc.runtime.copy()
+                rt[li] = max(old, new_rt)
+                new = loc.evaluate(H, runtime=rt, window=(lo, hi))
+            elif mt in ("satellite", "second_route"):
+                x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
+                if x is None:
+                    continue
+                new = loc.evaluate(H, xa=np.append(loc.xa, x[0]), xb=np.append(loc.xb, x[1]),
+                                   window=(0.0, H), watch=x)
+            else:
+                j = int(np.searchsorted(loc.links, cand.link))
+                if j >= len(loc.links) or loc.links[j] != cand.link or not np.isfinite(loc.cut[j]):
+                    continue
+                cut, fix = self._intervals(loc, override=(cand.link, cand.group))
+                new = loc.evaluate(H, cut=cut, fix=fix, window=(loc.cut[j], loc.fix[j]))
+            total += loc.sample.weight * (loc.loss - new)
+        return total
+
+    def apply(self, cand: Candidate) -> None:
+        """Buy ``cand``: update the state and every touched sample's loss."""
+        mt = cand.measure.type
+        if mt in POWER_TYPES:
+            self.runtime[cand.node] = max(self.runtime[cand.node], cand.measure.runtime)
+        elif mt == "satellite":
+            self.sat.add(cand.node)
+        elif mt == "second_route":
+            self.routes.append((cand.node, cand.target))
+        else:
+            self.left.setdefault(cand.link, set()).add(cand.group)
+        for k in cand.samples.tolist():
+            loc = self.locals[k]
+            if mt in POWER_TYPES:
+                li = loc.index(cand.node)
+                if li < 0:
+                    continue
+                loc.runtime[li] = self.runtime[cand.node]
+            elif mt in ("satellite", "second_route"):
+                x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
+                if x is None:
+                    continue
+                loc.xa = np.append(loc.xa, x[0])
+                loc.xb = np.append(loc.xb, x[1])
+            else:
+                loc.cut, loc.fix = self._intervals(loc)
+            loc.refresh(self.H)
+
+    def candidates(self, cat: Catalogue) -> list[Candidate]:
+        """Every catalogue measure that can matter: at sites out in some sample (routes also at
+        their far end), on links of a group cut in some sample."""
+        c = self.csr
+        kind = c.attrs.label("kind")
+        n_in: dict[int, list[int]] = {}
+        for k, loc in enumerate(self.locals):
+            for g in loc.nodes[loc.out].tolist():
+                n_in.setdefault(g, []).append(k)
+        sites = np.array(sorted(n_in), np.int64)
+        out: list[Candidate] = []
+        lat, lon = _coords(c)
+        for m in cat.measures:
+            if m.type in ("battery", "generator", "satellite"):
+                for v in sites.tolist():
+                    if kind[v] not in m.kinds:
+                        continue
+                    if m.type in POWER_TYPES and self.runtime0[v] >= m.runtime:
+                        continue
+                    cost = m.cost_for(kind[v])
+                    if math.isnan(cost):
+                        continue
+                    out.append(Candidate(m, node=v, cost=cost, samples=np.array(n_in[v], np.int64)))
+            elif m.type == "second_route":
+                out += self._route_candidates(m, sites, n_in, kind, lat, lon)
+            else:
+                g_in: dict[tuple[int, int], list[int]] = {}
+                for k, loc in enumerate(self.locals):
+                    lk = set(loc.links.tolist())
+                    for g in loc.sample.cut_groups.tolist():
+                        for e in self.glinks[self.gptr[g]:self.gptr[g + 1]].tolist():
+                            if e in lk:
+                                g_in.setdefault((e, g), []).append(k)
+                for (e, g), ks in sorted(g_in.items()):
+                    a, b = c.eu[e], c.ev[e]
+                    km = float(_km(lat[a], lon[a], lat[b], lon[b]))
+                    if not np.isfinite(km) or km > m.max_km:
+                        continue
+                    out.append(Candidate(m, link=e, group=g, km=km, cost=m.cost_for("", km),
+                                         samples=np.array(ks, np.int64)))
+        return out
+
+    def _route_candidates(self, m: Measure, sites: np.ndarray, n_in: dict[int, list[int]],
+                          kind: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[Candidate]:
+        from scipy.spatial import cKDTree
+
+        c = self.csr
+        op = c.attrs.label("operator")
+        tmask = np.isin(kind, list(m.targets)) & np.isfinite(lat) & np.isfinite(lon)
+        out: list[Candidate] = []
+        xy = np.c_[lat * 111.0, lon * 111.0 * np.cos(np.radians(np.nan_to_num(lat)))]
+        for o in np.unique(op[sites]).tolist():
+            tidx = np.flatnonzero(tmask & (op == o))
+            if not len(tidx):
+                continue
+            tree = cKDTree(xy[tidx])
+            mine = sites[(op[sites] == o) & np.isin(kind[sites], list(m.kinds))
+                         & np.isfinite(lat[sites])]
+            if not len(mine):
+                continue
+            kq = min(6, len(tidx))
+            _, nn = tree.query(xy[mine], k=kq)
+            nn = np.asarray(nn).reshape(len(mine), kq)
+            for v, row in zip(mine.tolist(), nn, strict=True):
+                nbrs = set(c.nbr[c.indptr[v]:c.indptr[v + 1]].tolist())
+                for j in row.tolist():
+                    u = int(tidx[j])
+                    if u == v or u in nbrs:
+                        continue
+                    km = float(_km(lat[v], lon[v], lat[u], lon[u]))
+                    if km <= m.max_km:
+                        ks = sorted(set(n_in.get(v, [])) | set(n_in.get(u, [])))
+                        out.append(Candidate(m, node=v, target=u, km=km, cost=m.cost_for("", km),
+                                             samples=np.array(ks, np.int64)))
+                    break
+        return out
+
+
+def _km(la1, lo1, la2, lo2):
+    from resilience.scenarios._geo import haversine_km
+
+    return haversine_km(la1, lo1, la2, lo2)
+
+
+def _coords(csr: CSRGraph) -> tuple[np.ndarray, np.ndarray]:
+    def col(k: str) -> np.ndarray:
+        raw = csr.read_node(k, np.nan)
+        try:
+            return np.asarray(raw, dtype=float)
+        except (TypeError, ValueError):
+            return np.array([float(x) if x not in (None, "") else np.nan for x in raw])
+
+    return col("lat"), col("lon")
+
+
+def _runtime(csr: CSRGraph) -> np.ndarray:
+    raw = csr.read_node("battery_hours", 0.0)
+    try:
+        rt = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        rt = np.array([float(x) if x not in (None, "") else 0.0 for x in raw])
+    rt = np.nan_to_num(rt, nan=0.0, posinf=np.inf)
+    rt[csr.attrs.is_("power", "generator")] = np.inf
+    return rt
+
+
+def _weights(csr: CSRGraph, priority: dict[str, Any] | None) -> np.ndarray:
+    if not priority:
+        return csr.weight.copy()
+    from resilience.restoration.problem import _priorities  # the restoration planner's weighting
+    from resilience.restoration.resources import resources_from_dict
+
+    return csr.weight * _priorities(csr, resources_from_dict({"priorities": priority}), None)
+
+
+def build_hardening_problem(
+    G: nx.MultiGraph,
+    ensemble: Ensemble,
+    *,
+    csr: CSRGraph | None = None,
+    priority: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> HardeningProblem:
+    """The problem of ``G`` under ``ensemble`` (``priority``: ``{nodes, municipalities}`` weights
+    as in the restoration resources file).
+
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(subscribers=5, battery_hours=0, power_feed="F")
+    >>> c = to_csr(G)
+    >>> e = build_ensemble(G, c, [{"scenario": {"type": "power_outage", "feeds": ["F"], "hours": 2}}], runs=1)
+    >>> build_hardening_problem(G, e, csr=c).expected_loss()
+    10.0
+    """
+    csr = csr if csr is not None else to_csr(G)
+    return HardeningProblem(csr, ensemble, _weights(csr, priority), _runtime(csr), progress)
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def _greedy(P: HardeningProblem, cands: list[Candidate], budget: float,
+            first: list[int] | None = None,
+            progress: Callable[[int, int], None] | None = None,
+            gains0: list[float] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, float]], list[float]]:
+    P.reset()
+    spent = 0.0
+    plan: list[dict[str, Any]] = []
+    power_spent: dict[int, tuple[float, int]] = {}
+    frontier = [{"budget": 0.0, "expected_subscriber_hours_lost": round(P.expected_loss(), 6)}]
+    taken = [False] * len(cands)
+
+    def eff_cost(i: int) -> float:
+        c = cands[i]
+        if c.measure.type in POWER_TYPES and c.node in power_spent:
+            return max(c.cost - power_spent[c.node][0], 0.0)
+        return c.cost
+
+    def buy(i: int, g: float) -> None:
+        nonlocal spent
+        c = cands[i]
+        cost = eff_cost(i)
+        P.apply(c)
+        taken[i] = True
+        spent += cost
+        if c.measure.type in POWER_TYPES:
+            if c.node in power_spent:  # an upgrade replaces the earlier power measure
+                j = power_spent[c.node][1]
+                plan[j]["superseded"] = True
+                g += plan[j]["expected_subscriber_hours_saved"]
+            power_spent[c.node] = (c.cost, len(plan))
+        plan.append({"i": i, "cost": c.cost, "expected_subscriber_hours_saved": g, "paid": cost})
+        frontier.append({"budget": spent, "expected_subscriber_hours_lost": round(P.expected_loss(), 6)})
+
+    for i in first or []:
+        buy(i, cands[i].samples.size and P.gain(cands[i]))
+    gains = gains0 if gains0 is not None and not first else None
+    if gains is None:
+        gains = []
+        for k, c in enumerate(cands):
+            gains.append(P.gain(c) if not taken[k] else 0.0)
+            if progress and k % 64 == 0:
+                progress(k, len(cands))
+    heap = [(-g / max(cands[i].cost, 1e-9), i, 0) for i, g in enumerate(gains) if g > 0 and not taken[i]]
+    heapq.heapify(heap)
+    step = 0
+    while heap:
+        neg, i, ver = heapq.heappop(heap)
+        c = cands[i]
+        if taken[i]:
+            continue
+        cost = eff_cost(i)
+        if spent + cost > budget + 1e-6:
+            continue
+        if c.measure.type in POWER_TYPES and P.runtime[c.node] >= c.measure.runtime:
+            continue
+        if ver != step:
+            g = P.gain(c)
+            if g > 1e-9:
+                heapq.heappush(heap, (-g / max(cost, 1e-9), i, step))
+            continue
+        buy(i, -neg * max(cost, 1e-9))
+        step += 1
+        if c.measure.type in POWER_TYPES:  # its other power measures now cost less: re-rank
+            for j, cj in enumerate(cands):
+                if cj.node == c.node and cj.measure.type in POWER_TYPES and not taken[j]:
+                    heapq.heappush(heap, (-math.inf, j, -1))
+    return plan, frontier, gains
+
+
+def _rows(P: HardeningProblem, cands: list[Candidate], plan: list[dict[str, Any]], cat: Catalogue) -> list[dict[str, Any]]:
+    c = P.csr
+    a = c.attrs
+    lat, lon = _coords(c)
+    kind, muni, op = a.label("kind"), a.label("municipality"), a.label("operator")
+    out = []
+    for p in plan:
+        if p.get("superseded"):
+            continue
+        cd = cands[p["i"]]
+        v = cd.node if cd.node >= 0 else int(c.eu[cd.link])
+        row = {
+            "measure": cd.measure.id,
+            "type": cd.measure.type,
+            "site": str(c.nodes[v]),
+            "name": str(c.node_data[v].get("name") or ""),
+            "kind": str(kind[v]),
+            "operator": str(op[v]),
+            "municipality": str(muni[v]),
+            "target": (str(c.nodes[cd.target]) if cd.target >= 0 else
+                       (f"{c.links[cd.link]} out of {P.gnames[cd.group]}" if cd.link >= 0 else "")),
+            "km": round(cd.km, 2),
+            "cost": float(cd.cost),
+            "expected_subscriber_hours_saved": round(float(p["expected_subscriber_hours_saved"]), 3),
+            "lat": float(lat[v]) if np.isfinite(lat[v]) else None,
+            "lon": float(lon[v]) if np.isfinite(lon[v]) else None,
+        }
+        out.append(row)
+    return out
+
+
+def _baseline(P: HardeningProblem, cat: Catalogue, which: str, budget: float) -> tuple[float, list[str]]:
+    P.reset()
+    if which == "none" or not getattr(cat, which, ""):
+        return P.expected_loss(), []
+    m = cat.get(getattr(cat, which))
+    c = P.csr
+    kind = c.attrs.label("kind")
+    elig = np.flatnonzero(np.isin(kind, list(m.kinds)))
+    if m.type in POWER_TYPES:
+        elig = elig[P.runtime0[elig] < m.runtime]
+    if which == "largest":
+        from resilience.analysis.blast import blast_arrays
+
+        carried = blast_arrays(c).node_wlost
+        elig = elig[np.argsort(-carried[elig], kind="stable")]
+    # touched samples per site
+    n_in: dict[int, list[int]] = {}
+    for k, loc in enumerate(P.locals):
+        for g in loc.nodes[loc.out].tolist():
+            n_in.setdefault(g, []).append(k)
+    spent = 0.0
+    bought = []
+    for v in elig.tolist():
+        cost = m.cost_for(kind[v])
+        if math.isnan(cost):
+            continue
+        if spent + cost > budget + 1e-6:
+            break
+        spent += cost
+        bought.append(str(c.nodes[v]))
+        P.runtime[v] = max(P.runtime[v], m.runtime) if m.type in POWER_TYPES else P.runtime[v]
+        if m.type == "satellite":
+            P.sat.add(v)
+            for k in n_in.get(v, []):
+                loc = P.locals[k]
+                li = loc.index(v)
+                if li >= 0:
+                    loc.xa, loc.xb = np.append(loc.xa, li), np.append(loc.xb, -1)
+    touched = {k for v in bought for k in n_in.get(c.node_index[v], [])}
+    for k in touched:
+        loc = P.locals[k]
+        if m.type in POWER_TYPES:
+            loc.runtime = np.where(loc.out, P.runtime[loc.nodes], np.inf)
+        loc.refresh(P.H)
+    loss = P.expected_loss()
+    return loss, bought
+
+
+def plan_hardening(
+    G: nx.MultiGraph,
+    catalogue: Catalogue,
+    entries: list[dict[str, Any]] | Ensemble,
+    *,
+    budget: float,
+    runs: int = 200,
+    horizon_h: float = 168.0,
+    seed: int = 0,
+    priority: dict[str, Any] | None = None,
+    holdout: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Plan the hardening measures to buy within ``budget``.
+
+    Parameters
+    ----------
+    G : networkx.MultiGraph
+        The network (never modified).
+    catalogue : Catalogue
+    entries : list of dict or Ensemble
+        Ensemble entries (see :func:`~resilience.hardening.ensemble.build_ensemble`) or an
+        ensemble already drawn.
+    budget : float
+        Money available, in the catalogue's currency.
+    runs, horizon_h, seed : optional
+        Ensemble samples in all, hours counted, seed of the draws.
+    priority : dict, optional
+        ``{nodes: {id: w}, municipalities: {name: w}}`` as in the restoration planner.
+    holdout : str, optional
+        A scenario name left out of planning; the plan is then scored on it alone.
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    dict
+        ``budget``, ``expected_subscriber_hours_lost``, ``baseline_loss`` (``none``, ``uniform``,
+        ``largest``), ``plan`` (rows: measure, type, site, name, kind, operator, municipality,
+        target, km, cost, expected_subscriber_hours_saved, lat, lon), ``frontier`` (budget and
+        expected loss after each purchase), plus ``spent``, ``horizon_h``, ``samples``,
+        ``scenarios``, ``candidates``, ``currency`` and, with ``holdout``, ``holdout``
+        (``scenario``, ``expected_subscriber_hours_lost``, ``baseline_loss``).
+
+    Examples
+    --------
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(subscribers=5, battery_hours=0, power_feed="F", kind="base_station")
+    >>> from resilience.hardening.measures import catalogue_from_dict
+    >>> cat = catalogue_from_dict({"measures": [{"id": "g", "type": "generator", "cost": 1}]})
+    >>> r = plan_hardening(G, cat, [{"scenario": {"type": "power_outage", "feeds": ["F"], "hours": 2}}], budget=1)
+    >>> r["expected_subscriber_hours_lost"], r["baseline_loss"]["none"]
+    (0.0, 10.0)
+    """
+    if not (budget >= 0 and math.isfinite(budget)):
+        raise ValueError(f"budget must be a finite amount >= 0, not {budget}")
+    csr = to_csr(G)
+    ens = entries if isinstance(entries, Ensemble) else build_ensemble(
+        G, csr, entries, runs=runs, horizon_h=horizon_h, seed=seed)
+    held = None
+    if holdout:
+        ens, held = ens.without(holdout)
+
+    def prog(stage: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda d, t: progress(stage, d, t))
+
+    P = build_hardening_problem(G, ens, csr=csr, priority=priority, progress=prog("scenarios"))
+    cands = P.candidates(catalogue)
+    plan, frontier, gains = _greedy(P, cands, budget, progress=prog("candidates"))
+    best = max(((g, i) for i, g in enumerate(gains) if cands[i].cost <= budget), default=(0.0, -1))
+    saved = frontier[0]["expected_subscriber_hours_lost"] - frontier[-1]["expected_subscriber_hours_lost"]
+    if best[1] >= 0 and best[0] > saved + 1e-9:  # the best single measure beats the ratio greedy
+        plan, frontier, _ = _greedy(P, cands, budget, first=[best[1]])
+    rows = _rows(P, cands, plan, catalogue)
+    loss = frontier[-1]["expected_subscriber_hours_lost"]
+    chosen = [cands[p["i"]] for p in plan if not p.get("superseded")]
+    base = {b: _baseline(P, catalogue, b, budget)[0] for b in BASELINES}
+    out: dict[str, Any] = {
+        "budget": float(budget),
+        "expected_subscriber_hours_lost": round(float(loss), 6),
+        "baseline_loss": {k: round(float(v), 6) for k, v in base.items()},
+        "plan": rows,
+        "frontier": frontier,
+        "spent": float(sum(c.cost for c in chosen)),
+        "currency": catalogue.currency,
+        "horizon_h": P.H,
+        "samples": len(ens.samples),
+        "scenarios": ens.names,
+        "candidates": len(cands),
+    }
+    if held is not None:
+        out["holdout"] = score_on(G, catalogue, held, chosen, budget, csr=csr, priority=priority)
+    return out
+
+
+def score_on(G: nx.MultiGraph, catalogue: Catalogue, ensemble: Ensemble, chosen: list[Candidate],
+             budget: float, *, csr: CSRGraph | None = None,
+             priority: dict[str, Any] | None = None,
+             source: CSRGraph | None = None) -> dict[str, Any]:
+    """Expected loss of the measures ``chosen`` (from another problem over the same network) on
+    ``ensemble``, with the baselines at ``budget`` on the same ensemble. ``source``: the network
+    the candidates index (default ``G``'s); they are matched to ``G`` by node, link and group id.
+
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(subscribers=5, battery_hours=0, power_feed="F", kind="base_station")
+    >>> from resilience.hardening.measures import catalogue_from_dict
+    >>> cat = catalogue_from_dict({"measures": [{"id": "g", "type": "generator", "cost": 1}]})
+    >>> e = build_ensemble(G, to_csr(G), [{"scenario": {"type": "power_outage", "feeds": ["F"], "hours": 2}}], runs=1)
+    >>> score_on(G, cat, e, [], 1)["baseline_loss"]["largest"]
+    0.0
+    """
+    csr = csr if csr is not None else to_csr(G)
+    Q = build_hardening_problem(G, ensemble, csr=csr, priority=priority)
+    base = {b: _baseline(Q, catalogue, b, budget)[0] for b in BASELINES}
+    Q.reset()
+    src = source if source is not None else csr
+    ks = np.arange(len(Q.locals), dtype=np.int64)
+    for c in chosen:  # by ids: ``source`` (the planning network) may differ from ``G``
+        node = csr.node_index[src.nodes[c.node]] if c.node >= 0 else -1
+        target = csr.node_index[src.nodes[c.target]] if c.target >= 0 else -1
+        link = csr.link_index[src.links[c.link]] if c.link >= 0 else -1
+        group = Q.ginfo[src.srlg_groups[0][c.group]] if c.group >= 0 else -1
+        Q.apply(Candidate(c.measure, node, link, group, target, c.km, c.cost, ks))
+    return {"scenario": ", ".join(ensemble.names), "expected_subscriber_hours_lost": Q.expected_loss(),
+            "baseline_loss": base}
+
+
+def exact_plan(P: HardeningProblem, cands: list[Candidate], budget: float,
+               max_sets: int = 200_000) -> tuple[float, list[int]]:
+    """The exact optimum by enumeration: every maximal affordable set (at most one power measure
+    per site; supersets only help, so only maximal sets are evaluated).
+
+    Returns ``(expected loss, candidate indices)``; raises ``ValueError`` past ``max_sets``.
+
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(subscribers=5, battery_hours=0, power_feed="F", kind="base_station")
+    >>> from resilience.hardening.measures import catalogue_from_dict
+    >>> cat = catalogue_from_dict({"measures": [{"id": "g", "type": "generator", "cost": 1}]})
+    >>> c = to_csr(G)
+    >>> e = build_ensemble(G, c, [{"scenario": {"type": "power_outage", "feeds": ["F"], "hours": 2}}], runs=1)
+    >>> P = build_hardening_problem(G, e, csr=c)
+    >>> exact_plan(P, P.candidates(cat), 1)
+    (0.0, [0])
+    """
+    n = len(cands)
+    best = [math.inf, []]
+    count = [0]
+
+    def conflicts(i: int, chosen: list[int]) -> bool:
+        ci = cands[i]
+        return ci.measure.type in POWER_TYPES and any(
+            cands[j].node == ci.node and cands[j].measure.type in POWER_TYPES for j in chosen)
+
+    def rec(start: int, chosen: list[int], spent: float) -> None:
+        extended = False
+        for i in range(start, n):
+            if spent + cands[i].cost <= budget + 1e-9 and not conflicts(i, chosen):
+                extended = True
+                rec(i + 1, chosen + [i], spent + cands[i].cost)
+        # maximal: nothing (before or after) can still be added
+        if not extended and not any(spent + cands[i].cost <= budget + 1e-9 and i not in chosen
+                                    and not conflicts(i, chosen) for i in range(start)):
+            count[0] += 1
+            if count[0] > max_sets:
+                raise ValueError(f"more than {max_sets} affordable sets: too large to enumerate")
+            P.reset()
+            for i in chosen:
+                P.apply(cands[i])
+            loss = P.expected_loss()
+            if loss < best[0] - 1e-9:
+                best[0], best[1] = loss, list(chosen)
+
+    rec(0, [], 0.0)
+    P.reset()
+    return float(best[0]), best[1]
