@@ -36,7 +36,7 @@ __all__ = [
     "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
     "scenario_from_options", "whatif", "forecast", "replay", "report", "archive_dir",
     "quarantine_list", "quarantine_retry", "set_kind", "inventory_history",
-    "status", "restore",
+    "status", "restore", "harden",
 ]
 
 
@@ -580,3 +580,94 @@ def restore(
         tmp.replace(path)
         plan["path"] = str(path)
     return plan
+
+
+def harden(
+    budget: float,
+    *,
+    measures: str | Path | None = None,
+    scenarios: Iterable[str | Path] | None = None,
+    runs: int | None = None,
+    horizon_h: float | None = None,
+    holdout: str | None = None,
+    seed: int = 0,
+    db_url: str | None = None,
+    G: nx.MultiGraph | None = None,
+    out_dir: str | Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Plan hardening within ``budget`` (``resilience harden``).
+
+    ``measures``: a catalogue YAML (default ``config/hardening/measures.yaml`` of the settings'
+    home); ``scenarios``: scenario or ensemble YAML files (default: every file of
+    ``config/scenarios``, skipping those that name elements this network does not have);
+    ``runs``: samples in all (default the ensemble's ``runs`` or 200); ``horizon_h``: hours
+    counted (default the ensemble's ``horizon_hours`` or 168); ``holdout``: a scenario name
+    left out of planning and scored alone; ``G``: plan on this network instead of the stored
+    one. Returns :func:`resilience.hardening.plan_hardening`'s result plus ``measures`` and
+    ``scenario_files`` (and ``skipped``); with ``out_dir`` it is also written there as
+    ``hardening-<budget>.json`` (``path`` in the result).
+
+    Raises :class:`resilience.errors.BadInput` for a bad catalogue, scenario, budget or runs.
+    """
+    import json
+
+    from resilience.errors import BadInput
+    from resilience.hardening import load_catalogue, plan_hardening, read_ensemble
+
+    s = load_settings()
+    if not (budget >= 0 and budget < float("inf")):
+        raise BadInput("--budget", f"must be a finite amount >= 0, not {budget}")
+    m_path = Path(measures) if measures else s.path("config/hardening/measures.yaml")
+    try:
+        cat = load_catalogue(m_path)
+    except ValueError as exc:
+        raise BadInput(str(m_path), str(exc).removeprefix(f"{m_path}: ")) from None
+    explicit = scenarios is not None
+    files = [Path(p) for p in scenarios] if explicit else sorted(s.path("config/scenarios").glob("*.yaml"))
+    if not files:
+        raise BadInput("--scenarios", "no scenario files")
+    if G is None:
+        G = load_graph(db_url=db_url)
+    from resilience.analysis import to_csr
+    from resilience.hardening import build_ensemble
+
+    csr = to_csr(G)
+    entries: list[dict] = []
+    opts: dict = {}
+    skipped: list[str] = []
+    for f in files:
+        try:
+            e, o = read_ensemble(f)
+            build_ensemble(G, csr, e, runs=len(e))  # names only what this network has
+        except ValueError as exc:
+            if explicit:
+                raise BadInput(str(f), str(exc).removeprefix(f"{f}: ")) from None
+            skipped.append(f"{f.name}: {exc}")
+            continue
+        entries += e
+        opts.update(o)
+    if not entries:
+        raise BadInput("--scenarios", "no scenario applies to this network: " + "; ".join(skipped))
+    runs = int(runs if runs is not None else opts.get("runs", 200))
+    if not (1 <= runs <= 100_000):
+        raise BadInput("--runs", f"must be from 1 to 100000, not {runs}")
+    hz = float(horizon_h if horizon_h is not None else opts.get("horizon_hours", 168))
+    try:
+        out = plan_hardening(G, cat, entries, budget=float(budget), runs=runs, horizon_h=hz, seed=seed,
+                             holdout=holdout, progress=progress)
+    except ValueError as exc:
+        raise BadInput("--holdout" if holdout and "hold out" in str(exc) else "harden", str(exc)) from None
+    out["measures"] = str(m_path)
+    out["scenario_files"] = [str(f) for f in files]
+    if skipped:
+        out["skipped"] = skipped
+    if out_dir is not None:
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / f"hardening-{int(budget)}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(out, default=str, ensure_ascii=False))
+        tmp.replace(path)
+        out["path"] = str(path)
+    return out

@@ -461,6 +461,71 @@ def restore(
                 "served subscribers")
 
 
+class HardenFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+@app.command()
+def harden(
+    budget: Annotated[float, typer.Option("--budget", help="Money to spend, in the catalogue's currency (e.g. 2e9 yen)")],
+    measures: Annotated[Path | None, typer.Option(
+        "--measures", help="Measures catalogue YAML (default config/hardening/measures.yaml)")] = None,
+    scenarios: Annotated[list[Path] | None, typer.Option(
+        "--scenarios", help="Scenario or ensemble YAML (repeat; default: config/scenarios/*.yaml)")] = None,
+    runs: Annotated[int | None, typer.Option("--runs", help="Scenario samples in all (default 200)")] = None,
+    horizon: Annotated[str | None, typer.Option("--horizon", help="Hours counted: 168h, 7d (default 168)")] = None,
+    holdout: Annotated[str | None, typer.Option(
+        "--holdout", help="Plan without this scenario (by name), then score the plan on it")] = None,
+    fmt: Annotated[HardenFormat, typer.Option("--format", "-f", help="table, json, or an html page")] = HardenFormat.table,
+) -> None:
+    """Where the next yen of hardening keeps the most people connected: the measures to buy
+    within a budget, the frontier (budget to expected subscriber-hours lost) and the baselines."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from resilience import api
+
+    try:
+        hours = _horizon_hours(horizon) if horizon is not None else None
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), transient=True, disable=fmt is not HardenFormat.table) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            with _CoverageToStderr():
+                out = api.harden(budget, measures=measures, scenarios=scenarios, runs=runs, horizon_h=hours,
+                                 holdout=holdout, db_url=state.db_url, progress=progress)
+    except BadInput as exc:
+        _fail_bad_input(exc)
+    if fmt is HardenFormat.json:
+        keys = ("budget", "expected_subscriber_hours_lost", "baseline_loss", "plan", "frontier")
+        sys.stdout.write(json.dumps({k: out[k] for k in keys}, default=str, ensure_ascii=False) + "\n")
+        return
+    if fmt is HardenFormat.html:
+        from resilience.reports.hardening import render_hardening
+
+        sys.stdout.write(render_hardening(out))
+        return
+    cols = ("measure", "site", "name", "municipality", "target", "cost", "expected_subscriber_hours_saved")
+    _print_rows([{c: p[c] for c in cols} for p in out["plan"][:50]], Format.table,
+                f"hardening plan (first 50 of {len(out['plan']):,} measures, {out['spent']:,.0f} "
+                f"{out['currency']} of {out['budget']:,.0f})")
+    _print_rows([{"plan": k, "expected_subscriber_hours_lost": round(v, 1)}
+                 for k, v in {"planned": out["expected_subscriber_hours_lost"], **out["baseline_loss"]}.items()],
+                Format.table, f"expected subscriber-hours lost over {out['horizon_h']:g} h, "
+                f"{out['samples']} samples (lower is better)")
+    if "holdout" in out:
+        h = out["holdout"]
+        _print_rows([{"plan": k, "subscriber_hours_lost": round(v, 1)}
+                     for k, v in {"planned": h["expected_subscriber_hours_lost"], **h["baseline_loss"]}.items()],
+                    Format.table, f"held out: {h['scenario']}")
+
+
 # --- exporter command (serve) -----------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ from resilience.hardening.evaluate import local_csr, sweep, sweep_cached
 from resilience.hardening.measures import POWER_TYPES, Catalogue, Measure
 
 __all__ = ["HardeningProblem", "Candidate", "plan_hardening", "exact_plan", "BASELINES",
-           "build_hardening_problem"]
+           "build_hardening_problem", "baseline_candidates", "score_on"]
 
 BASELINES = ("none", "uniform", "largest")
 _E = np.empty(0, np.int64)
@@ -568,10 +568,22 @@ def _rows(P: HardeningProblem, cands: list[Candidate], plan: list[dict[str, Any]
     return out
 
 
-def _baseline(P: HardeningProblem, cat: Catalogue, which: str, budget: float) -> tuple[float, list[str]]:
-    P.reset()
+def baseline_candidates(P: HardeningProblem, cat: Catalogue, which: str, budget: float) -> list[Candidate]:
+    """The purchases of a baseline at ``budget``: ``uniform`` (the catalogue's ``uniform``
+    measure at every eligible site in inventory order until the money runs out) or ``largest``
+    (the ``largest`` measure at sites by subscribers they carry, largest first); ``none``: [].
+
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(subscribers=5, battery_hours=0, power_feed="F", kind="base_station")
+    >>> from resilience.hardening.measures import catalogue_from_dict
+    >>> cat = catalogue_from_dict({"measures": [{"id": "g", "type": "generator", "cost": 1}]})
+    >>> c = to_csr(G)
+    >>> e = build_ensemble(G, c, [{"scenario": {"type": "power_outage", "feeds": ["F"], "hours": 2}}], runs=1)
+    >>> [P_c.node for P_c in baseline_candidates(build_hardening_problem(G, e, csr=c), cat, "largest", 1)]
+    [1]
+    """
     if which == "none" or not getattr(cat, which, ""):
-        return P.expected_loss(), []
+        return []
     m = cat.get(getattr(cat, which))
     c = P.csr
     kind = c.attrs.label("kind")
@@ -583,37 +595,48 @@ def _baseline(P: HardeningProblem, cat: Catalogue, which: str, budget: float) ->
 
         carried = blast_arrays(c).node_wlost
         elig = elig[np.argsort(-carried[elig], kind="stable")]
-    # touched samples per site
-    n_in: dict[int, list[int]] = {}
-    for k, loc in enumerate(P.locals):
-        for g in loc.nodes[loc.out].tolist():
-            n_in.setdefault(g, []).append(k)
+    all_k = np.arange(len(P.locals), dtype=np.int64)
     spent = 0.0
-    bought = []
+    out = []
     for v in elig.tolist():
         cost = m.cost_for(kind[v])
-        if math.isnan(cost):
+        if math.isnan(cost) or m.type not in (*POWER_TYPES, "satellite"):
             continue
         if spent + cost > budget + 1e-6:
             break
         spent += cost
-        bought.append(str(c.nodes[v]))
-        P.runtime[v] = max(P.runtime[v], m.runtime) if m.type in POWER_TYPES else P.runtime[v]
-        if m.type == "satellite":
+        out.append(Candidate(m, node=v, cost=cost, samples=all_k))
+    return out
+
+
+def _baseline(P: HardeningProblem, cat: Catalogue, which: str, budget: float) -> tuple[float, list[Candidate]]:
+    P.reset()
+    bought = baseline_candidates(P, cat, which, budget)
+    if not bought:
+        return P.expected_loss(), []
+    m = bought[0].measure
+    touched: set[int] = set()
+    for cd in bought:
+        v = cd.node
+        if m.type in POWER_TYPES:
+            P.runtime[v] = max(P.runtime[v], m.runtime)
+        else:
             P.sat.add(v)
-            for k in n_in.get(v, []):
-                loc = P.locals[k]
-                li = loc.index(v)
+    for k, loc in enumerate(P.locals):
+        if m.type in POWER_TYPES:
+            rt = np.where(loc.out, P.runtime[loc.nodes], np.inf)
+            if np.any(rt != loc.runtime):
+                loc.runtime = rt
+                touched.add(k)
+        else:
+            for cd in bought:
+                li = loc.index(cd.node)
                 if li >= 0:
                     loc.xa, loc.xb = np.append(loc.xa, li), np.append(loc.xb, -1)
-    touched = {k for v in bought for k in n_in.get(c.node_index[v], [])}
+                    touched.add(k)
     for k in touched:
-        loc = P.locals[k]
-        if m.type in POWER_TYPES:
-            loc.runtime = np.where(loc.out, P.runtime[loc.nodes], np.inf)
-        loc.refresh(P.H)
-    loss = P.expected_loss()
-    return loss, bought
+        P.locals[k].refresh(P.H)
+    return P.expected_loss(), bought
 
 
 def plan_hardening(
@@ -628,6 +651,7 @@ def plan_hardening(
     priority: dict[str, Any] | None = None,
     holdout: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    internals: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Plan the hardening measures to buy within ``budget``.
 
@@ -649,6 +673,9 @@ def plan_hardening(
         A scenario name left out of planning; the plan is then scored on it alone.
     progress : callable, optional
         ``progress(stage, done, total)``.
+    internals : dict, optional
+        Filled with ``chosen`` (the candidates bought), ``baselines`` (name to candidates),
+        ``csr``, ``problem`` and ``candidates`` (to score the plan elsewhere: :func:`score_on`).
 
     Returns
     -------
@@ -692,7 +719,10 @@ def plan_hardening(
     rows = _rows(P, cands, plan, catalogue)
     loss = frontier[-1]["expected_subscriber_hours_lost"]
     chosen = [cands[p["i"]] for p in plan if not p.get("superseded")]
-    base = {b: _baseline(P, catalogue, b, budget)[0] for b in BASELINES}
+    base = {}
+    bought: dict[str, list[Candidate]] = {}
+    for b in BASELINES:
+        base[b], bought[b] = _baseline(P, catalogue, b, budget)
     out: dict[str, Any] = {
         "budget": float(budget),
         "expected_subscriber_hours_lost": round(float(loss), 6),
@@ -706,6 +736,8 @@ def plan_hardening(
         "scenarios": ens.names,
         "candidates": len(cands),
     }
+    if internals is not None:
+        internals.update(chosen=chosen, baselines=bought, csr=csr, problem=P, candidates=cands)
     if held is not None:
         out["holdout"] = score_on(G, catalogue, held, chosen, budget, csr=csr, priority=priority)
     return out
