@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install (once) the Debian packages the tests and benchmarks run for real:
-# PostgreSQL 15, Prometheus 2.42 with promtool, Alertmanager (amtool), Pushgateway, Chromium, docker-compose.
+# PostgreSQL 15, Prometheus 2.42 with promtool, Alertmanager (amtool), Pushgateway, Chromium, and for the
+# stack test (make test-stack): docker.io (dockerd), docker-compose and debootstrap (the base image).
 set -euo pipefail
 need=()
 command -v pg_ctlcluster >/dev/null || [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
@@ -10,6 +11,8 @@ command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v chromium >/dev/null || need+=(chromium)
 command -v snmptrap >/dev/null || need+=(snmp)  # net-snmp's snmptrap: the receiver's trap tests
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 # Japanese glyphs (site names) in the Chromium screenshots of the report
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need+=(fonts-ipafont-gothic)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
