@@ -57,8 +57,8 @@ def frontier_chart(
     width: int = 760,
     height: int = 300,
 ) -> Markup:
-    """Expected loss (y) against money spent (x) as a step line, with horizontal dashed lines
-    for ``marks`` (e.g. the baselines at the full budget).
+    """Expected loss (y, zoomed to the data) against money spent (x) as a step line, with
+    ``marks`` (e.g. the baselines at the full budget) as labelled rings at the right end.
 
     Example
     -------
@@ -66,25 +66,30 @@ def frontier_chart(
     >>> svg.startswith("<svg") and "uniform" in svg
     True
     """
-    left, right, top, bottom = 64, 90, 20, 40
+    left, right, top, bottom = 64, 110, 20, 40
     pw, ph = width - left - right, height - top - bottom
     xs = [p[0] for p in points] or [0.0]
     ys = [p[1] for p in points] + list((marks or {}).values())
-    xmax = charts._nice_max(max(max(xs), 1.0))
-    ymax = charts._nice_max(max(max(ys or [1.0]), 1.0))
+    xmax = max(max(xs), 1.0)
+    hi, lo = max(ys or [1.0]), min(ys or [0.0])
+    pad = (hi - lo) * 0.08 or max(hi, 1.0) * 0.05
+    lo, hi = max(lo - pad, 0.0), hi + pad
     out = charts._open(width, height, title)
-    out += charts._y_grid(left, left + pw, top, ph, ymax)
 
     def X(v: float) -> float:
         return left + pw * v / xmax
 
     def Y(v: float) -> float:
-        return top + ph - ph * v / ymax
+        return top + ph - ph * (v - lo) / (hi - lo)
 
     for i in range(5):
-        v = xmax * i / 4
-        out.append(f'<text x="{X(v):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle" '
+        v = lo + (hi - lo) * i / 4
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(v):.1f}" y2="{Y(v):.1f}" stroke="#d9dee3"/>')
+        out.append(f'<text x="{left - 6}" y="{Y(v) + 4:.1f}" font-size="11" text-anchor="end" '
                    f'fill="#52606d">{charts._compact(v)}</text>')
+        x = xmax * i / 4
+        out.append(f'<text x="{X(x):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle" '
+                   f'fill="#52606d">{charts._compact(x)}</text>')
     out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 4}" font-size="11" text-anchor="middle" '
                f'fill="#52606d">money spent</text>')
     if points:
@@ -93,11 +98,14 @@ def frontier_chart(
             d.append(f"H{X(x1):.1f}V{Y(y1):.1f}")
         d.append(f"H{X(xmax):.1f}")
         out.append(f'<path d="{" ".join(d)}" fill="none" stroke="#0072B2" stroke-width="2"/>')
-    for name, v in (marks or {}).items():
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(v):.1f}" y2="{Y(v):.1f}" '
-                   f'stroke="#8C8C8C" stroke-dasharray="5 4"/>')
-        out.append(f'<text x="{left + pw + 4}" y="{Y(v) + 4:.1f}" font-size="11" fill="#52606d">'
-                   f"{html_text(name)}</text>")
+        out.append(f'<circle cx="{X(points[-1][0]):.1f}" cy="{Y(points[-1][1]):.1f}" r="4" fill="#0072B2"/>')
+    last_y = -1e9
+    for name, v in sorted((marks or {}).items(), key=lambda kv: -kv[1]):  # labels never overlap
+        y = max(Y(v), last_y + 13)
+        last_y = y
+        out.append(f'<circle cx="{X(xmax):.1f}" cy="{Y(v):.1f}" r="4" fill="none" stroke="#52606d"/>')
+        out.append(f'<text x="{X(xmax) + 8:.1f}" y="{y + 4:.1f}" font-size="11" fill="#52606d">'
+                   f"{html_text(name)} {charts._compact(v)}</text>")
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -172,7 +180,7 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
         budget=float(result.get("budget") or 0),
         spent=float(result.get("spent") or sum(float(p["cost"]) for p in plan)),
         loss=loss,
-        none=none,
+        nothing=none,
         saved=none - loss,
         share=(none - loss) / none if none else 0.0,
         baselines=[{"name": k, "loss": v, "saved": none - v} for k, v in base.items() if k != "none"],
@@ -188,6 +196,7 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
                 for k in MEASURE_COLORS if counts.get(k)],
         places=places,
         rows=plan[:max_rows],
+        n_measures=len(plan),
         more=max(len(plan) - max_rows, 0),
         holdout=holdout,
     )
