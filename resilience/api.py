@@ -29,11 +29,12 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine
 
+    from resilience.analysis._csr import CSRGraph
     from resilience.analysis.snapshot import Snapshot
     from resilience.feeds.ingest import IngestResult
 
 __all__ = [
-    "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "analyze", "spof",
+    "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "load_model", "analyze", "spof",
     "scenario_from_options", "whatif", "forecast", "replay", "report", "archive_dir",
     "quarantine_list", "quarantine_retry", "set_kind", "inventory_history",
     "status", "restore", "harden",
@@ -235,6 +236,22 @@ def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> n
     )
 
 
+@_store_guard
+def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> CSRGraph:
+    """The current network as the pipeline holds it: columns and CSR arrays compiled straight
+    from the store (:func:`resilience.topology.compiled.compile_network`), no networkx object.
+    Every snapshot analysis runs on it; :func:`load_graph` gives the same network as networkx.
+    """
+    from resilience.topology.compiled import compile_network
+
+    ensure_schema(db_url)
+    s = load_settings()
+    state = load_state(db_url=db_url)
+    return compile_network(
+        state["nodes"], state["links"], state["node_status"], state["link_status"],
+        state["power_status"], as_of=as_of, stale_after=timedelta(minutes=s.stale_after_minutes),
+    )
+
 
 def _hours(hours: Iterable[float] | None) -> tuple[float, ...]:
     return tuple(hours) if hours else load_settings().forecast_hours
@@ -261,9 +278,9 @@ def _analyze(db_url: str | None, as_of: datetime | None, top_n: int | None) -> S
     ensure_schema(db_url)
     with engine(db_url).connect() as conn:  # read before the state: the snapshot holds at least this
         mark = change_mark(conn)
-    G = load_graph(db_url=db_url, as_of=as_of)
+    model = load_model(db_url=db_url, as_of=as_of)  # arrays first: no networkx object
     snap = compute_snapshot(
-        G, top_n=top_n or s.top_n, hours=s.forecast_hours,
+        model, top_n=top_n or s.top_n, hours=s.forecast_hours,
         stale_after=timedelta(minutes=s.stale_after_minutes),
     )
     snap.summary["change_mark"] = mark  # one snapshot per change: resilience.pipeline.analyze_once

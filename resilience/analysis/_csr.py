@@ -247,6 +247,10 @@ class CSRGraph:
         Shared-risk group id to int64 array of link indices (built on first use).
     srlg_groups : tuple
         The same grouping as flat arrays ``(names, ptr, links)`` (built on first use).
+    graph : dict
+        Graph attributes (``as_of``, ``newest_observed``, ``power_feeds``) of a model compiled
+        straight from columns (:func:`resilience.topology.compiled.compile_network`), which the
+        analyses read where they would read ``G.graph``; empty for :func:`to_csr`.
     """
 
     nodes: list[str]
@@ -266,6 +270,7 @@ class CSRGraph:
     node_data: list[dict[str, Any]] = field(default_factory=list, repr=False)
     read_node: Any = field(default=None, repr=False)
     read_link: Any = field(default=None, repr=False)
+    graph: dict[str, Any] = field(default_factory=dict, repr=False)
     _attrs: NodeAttributes | None = field(default=None, repr=False)
     _link_index: dict[Any, int] | None = field(default=None, repr=False)
     _srlg_links: dict[str, np.ndarray] | None = field(default=None, repr=False)

@@ -194,8 +194,9 @@ def blast_radius(
 def _frame(csr: CSRGraph, b: BlastArrays) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "element_type": pd.Series(["node"] * csr.n + ["link"] * csr.m, dtype=object),
-            "id": pd.Series(csr.nodes + csr.links, dtype=object),
+            "element_type": pd.Series(np.repeat(np.array(["node", "link"], dtype=object),
+                                                [csr.n, csr.m]), dtype=object),
+            "id": pd.Series(np.concatenate([csr.node_ids, csr.link_ids]), dtype=object),
             "nodes_lost": np.concatenate([b.node_lost, b.link_lost]),
             "subscribers_lost": _subs(csr, np.concatenate([b.node_wlost, b.link_wlost])),
         },

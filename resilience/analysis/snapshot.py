@@ -300,8 +300,11 @@ def compute_snapshot(
 
     Parameters
     ----------
-    G : networkx.MultiGraph
-        The network with its current state (:func:`~resilience.topology.graph.build_graph`).
+    G : networkx.MultiGraph or CSRGraph
+        The network with its current state (:func:`~resilience.topology.graph.build_graph`), or
+        the compiled model built straight from the store's columns
+        (:func:`~resilience.topology.compiled.compile_network`: the pipeline's hot path, no
+        networkx object; its ``graph`` attribute stands for ``G.graph``).
     top_n : int
         How many of the largest SPOFs go to ``summary['top_elements']`` (all SPOFs are in
         ``elements``).
@@ -332,6 +335,8 @@ def compute_snapshot(
     """
     t0 = time.perf_counter()
     created = datetime.now(UTC)
+    if isinstance(G, CSRGraph):  # the arrays-first model: it is its own view
+        csr = G
     csr = csr if csr is not None else to_csr(G)
     r = resolve_roots(csr, roots)
     b = blast_arrays(csr, roots=r)

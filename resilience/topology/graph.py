@@ -227,15 +227,21 @@ def _link_state(lids: pd.Series, ls: pd.DataFrame) -> list:
 
 
 def _power_feeds(ps: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    feeds: dict[str, dict[str, Any]] = {}
-    for r in ps.to_dict("records"):
-        restore, obs = r.get("expected_restore_at"), r.get("observed_at")
-        feeds[str(r["power_feed"])] = {
-            "state": str(r.get("state") or "on"),
-            "expected_restore_at": _aware(None if pd.isna(restore) else restore),
-            "observed_at": _aware(None if pd.isna(obs) else obs),
-        }
-    return feeds
+    """Feed id -> ``{state, expected_restore_at, observed_at}`` (last row of a feed wins);
+    column-wise conversion, one small dict per feed."""
+    if not len(ps):
+        return {}
+
+    def times(c: str) -> list:
+        col = ps[c]
+        if col.isna().all():
+            return [None] * len(ps)
+        return [None if t is pd.NaT else _aware(t) for t in _utc_times(col).tolist()]
+
+    state = ps["state"].astype(object).where(ps["state"].notna() & (ps["state"] != ""), "on")
+    rows = zip(ps["power_feed"].astype(str).tolist(), state.astype(str).tolist(),
+               times("expected_restore_at"), times("observed_at"), strict=True)
+    return {f: {"state": s, "expected_restore_at": r, "observed_at": o} for f, s, r, o in rows}
 
 
 class StateUpdate(NamedTuple):

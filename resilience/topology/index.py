@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from itertools import chain
-from operator import methodcaller
+from itertools import chain, compress
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import networkx as nx
@@ -57,12 +57,18 @@ def attribute_reader(data: list[dict[str, Any]]) -> Callable[..., np.ndarray]:
     >>> read("state").tolist(), read("state", "up").tolist()
     (['down', None, 'up'], ['down', 'up', 'up'])
     """
-    order = np.argsort(np.fromiter(map(id, data), np.int64, len(data)), kind="stable")
-    by_address = [data[i] for i in order]
+    address = np.fromiter(map(id, data), np.int64, len(data))
+    if len(data) < 2 or bool((address[1:] >= address[:-1]).all()):  # in memory order already
+        by_address, order = data, None
+    else:
+        order = np.argsort(address, kind="stable")
+        by_address = list(itemgetter(*order.tolist())(data)) if len(data) > 1 else list(data)
 
     def read(key: str, default: Any = None) -> np.ndarray:
         vals = np.fromiter(map(methodcaller("get", key, default), by_address), dtype=object,
                            count=len(by_address))
+        if order is None:
+            return vals
         out = np.empty(len(by_address), dtype=object)
         out[order] = vals
         return out
@@ -70,20 +76,68 @@ def attribute_reader(data: list[dict[str, Any]]) -> Callable[..., np.ndarray]:
     return read
 
 
+def _cache_key(G: nx.MultiGraph) -> tuple[int, int, int]:
+    """Identity of the adjacency object, node count and link entries (each link twice, a
+    self-loop once), counted at C level: networkx's own number_of_edges() is a Python-level sum
+    over the nodes, seconds at a million sites."""
+    entries = sum(map(len, chain.from_iterable(map(dict.values, G._adj.values()))))
+    return (id(G._adj), len(G._adj), entries)
+
+
+def _partners(pair_src: np.ndarray, kds: list[dict], adj: list[dict], nodes: list) -> np.ndarray | None:
+    """The reverse of every adjacency entry (itself for a self-loop), found without hashing a
+    single node id: the source of an entry's reverse is its neighbour.
+
+    The two entries of a node pair hold the same key dict object, so sorting the entries by the
+    key dicts' ``id`` puts each entry beside its reverse, whose source is the neighbour; an
+    entry alone must be a self-loop (a node's entry for itself, checked). ``None`` when the
+    dicts are not shared that way (a hand-made adjacency): the caller looks the ids up.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiGraph([("a", "b", "x"), ("b", "b", "y"), ("c", "a", "z")])
+    >>> adj = list(G._adj.values())
+    >>> src = np.repeat(np.arange(3), [len(d) for d in adj])
+    >>> p = _partners(src, [kd for d in adj for kd in d.values()], adj, list(G))
+    >>> p.tolist(), src[p].tolist()
+    ([2, 4, 0, 3, 1], [1, 2, 0, 1, 0])
+    """
+    m = len(kds)
+    if m == 0:
+        return np.zeros(0, np.int64)
+    kid = np.fromiter(map(id, kds), np.int64, m)  # id() reads no dict: no memory traffic
+    order = np.argsort(kid, kind="stable")
+    s = kid[order]
+    same = s[1:] == s[:-1]  # entries order[i] and order[i + 1] share their key dict
+    if (same[1:] & same[:-1]).any():  # three entries on one dict: not networkx's sharing
+        return None
+    first = np.flatnonzero(same)
+    a, b = order[first], order[first + 1]
+    if (pair_src[a] == pair_src[b]).any():
+        return None
+    partner = np.arange(m, dtype=np.int64)
+    partner[a], partner[b] = b, a
+    paired = np.zeros(m, bool)
+    paired[a] = paired[b] = True
+    alone = np.flatnonzero(~paired)
+    if len(alone) > m // 2:
+        return None
+    for e in alone.tolist():  # self-loops: few
+        u = int(pair_src[e])
+        if adj[u].get(nodes[u]) is not kds[e]:
+            return None
+    return partner
+
+
 def adjacency_structure(G: nx.MultiGraph) -> dict[str, Any]:
     """The adjacency part of the CSR (node and link order, endpoints, row pointers), cached per
     graph (weakly, outside the graph) and reused while ``G`` keeps the same adjacency object and the same node and
     link counts. Element states and weights are not part of it: they are read on every call."""
-    # C-level count of link entries (each link twice, a self-loop once): networkx's own
-    # number_of_edges() is a Python-level sum over the nodes, seconds at a million sites
-    entries = sum(map(len, chain.from_iterable(map(dict.values, G._adj.values()))))
-    cache_key = (id(G._adj), len(G._adj), entries)
     cached = _CACHE.get(G)
-    if cached is not None and cached["key"] == cache_key:
+    if cached is not None and cached["key"] == _cache_key(G):
         return cached
     nodes = list(G)
     n = len(nodes)
-    node_index = {v: i for i, v in enumerate(nodes)}
+    node_index = dict(zip(nodes, range(n), strict=True))
     # Adjacency with C-level iteration: G._adj[u] maps each neighbour v to a key dict that is the
     # same object as G._adj[v][u] (so id() pairs the two directions), and both directions list
     # the keys in the same order. Links are numbered in G.edges(keys=True) order: at the
@@ -92,8 +146,33 @@ def adjacency_structure(G: nx.MultiGraph) -> dict[str, Any]:
     deg = np.fromiter(map(len, adj), np.int64, n)
     npairs = int(deg.sum())
     pair_src = np.repeat(np.arange(n, dtype=np.int64), deg)
-    pair_nbr = np.fromiter(map(node_index.__getitem__, chain.from_iterable(adj)), np.int64, npairs)
     kds = list(chain.from_iterable(map(dict.values, adj)))
+    partner = _partners(pair_src, kds, adj, nodes)
+    if partner is None:  # key dicts not shared as networkx shares them: look the ids up
+        return _structure_by_lookup(G, nodes, node_index, adj, deg, pair_src, kds)
+    pair_nbr = pair_src[partner]
+    fwd = pair_src <= pair_nbr
+    fidx = np.flatnonzero(fwd)
+    fkd = list(compress(kds, fwd.tolist()))  # each pair's key dict once: touched once below
+    fmult = np.fromiter(map(len, fkd), np.int64, len(fkd))
+    links = list(chain.from_iterable(fkd))
+    link_data = list(chain.from_iterable(map(dict.values, fkd)))
+    fstart = np.cumsum(fmult) - fmult  # first link index of each forward pair
+    mult = np.empty(npairs, np.int64)
+    pstart = np.empty(npairs, np.int64)
+    mult[fidx] = mult[partner[fidx]] = fmult
+    pstart[fidx] = pstart[partner[fidx]] = fstart
+    eu = np.repeat(pair_src[fwd], fmult)
+    ev = np.repeat(pair_nbr[fwd], fmult)
+    return _finish(G, n, nodes, node_index, links, link_data, eu, ev, pair_src, pair_nbr, mult, pstart)
+
+
+def _structure_by_lookup(G: nx.MultiGraph, nodes: list, node_index: dict, adj: list[dict],
+                         deg: np.ndarray, pair_src: np.ndarray, kds: list[dict]) -> dict[str, Any]:
+    """:func:`adjacency_structure` for an adjacency whose key dicts are not shared per pair:
+    neighbours looked up by id, reverse entries matched by pair key."""
+    n, npairs = len(nodes), int(deg.sum())
+    pair_nbr = np.fromiter(map(node_index.__getitem__, chain.from_iterable(adj)), np.int64, npairs)
     kd_arr = np.empty(npairs, dtype=object)
     kd_arr[:] = kds
     mult = np.fromiter(map(len, kds), np.int64, npairs)
@@ -104,13 +183,20 @@ def adjacency_structure(G: nx.MultiGraph) -> dict[str, Any]:
     fmult = mult[fwd]
     eu = np.repeat(pair_src[fwd], fmult)
     ev = np.repeat(pair_nbr[fwd], fmult)
-
     fstart = np.cumsum(fmult) - fmult  # first link index of each forward pair
     # the reverse entry (v, u) of a forward pair (u, v): match on the pair key u * n + v
     fkey = pair_src[fwd] * max(n, 1) + pair_nbr[fwd]  # sorted: src ascending, then by position
     key = np.minimum(pair_src, pair_nbr) * max(n, 1) + np.maximum(pair_src, pair_nbr)
     order = np.argsort(fkey, kind="stable")
     pstart = fstart[order[np.searchsorted(fkey[order], key)]]
+    return _finish(G, n, nodes, node_index, links, link_data, eu, ev, pair_src, pair_nbr, mult, pstart)
+
+
+def _finish(G: nx.MultiGraph, n: int, nodes: list, node_index: dict, links: list,
+            link_data: list, eu: np.ndarray, ev: np.ndarray, pair_src: np.ndarray,
+            pair_nbr: np.ndarray, mult: np.ndarray, pstart: np.ndarray) -> dict[str, Any]:
+    """The CSR rows from the adjacency entries (``pstart``: the first link index of each
+    entry's pair, ``mult``: its links), cached for ``G``."""
     entry_first = np.cumsum(mult) - mult
     within = np.arange(int(mult.sum()), dtype=np.int64) - np.repeat(entry_first, mult)
     eid_all = np.repeat(pstart, mult) + within
@@ -122,7 +208,7 @@ def adjacency_structure(G: nx.MultiGraph) -> dict[str, Any]:
     np.cumsum(counts, out=indptr[1:])
     node_data = list(G._node.values())
     structure = {
-        "key": cache_key,
+        "key": (id(G._adj), n, int(mult.sum())),
         "read_node": attribute_reader(node_data),
         "read_link": attribute_reader(link_data),
         "nodes": nodes,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from resilience.analysis import blast_radius
 from resilience.topology import build_graph
 from resilience.topology.index import adjacency_structure
@@ -107,3 +111,46 @@ def test_update_with_changed_rows_only_equals_a_fresh_build():
         {k: i for i, k in enumerate(adjacency_structure(G)["links"])}[lid]
         for lid in ls.loc[lflip, "link_id"] if net.link_status.set_index("link_id").loc[lid, "state"] != "down")
     assert pd.Series(dict(G.nodes(data="fresh"))).sum() == len(flip)  # only the updated ones
+
+
+def _reference(G):
+    """The structure by the definition: links in ``G.edges(keys=True)`` order, each node's row
+    in its adjacency dict's order (self-loops left out)."""
+    nodes = list(G)
+    idx = {v: i for i, v in enumerate(nodes)}
+    links = [k for _, _, k in G.edges(keys=True)]
+    eid = {}
+    for i, (u, v, k) in enumerate(G.edges(keys=True)):
+        eid[(u, v, k)] = eid[(v, u, k)] = i
+    nbr, eids, indptr = [], [], [0]
+    for u in nodes:
+        for v, kd in G._adj[u].items():
+            if v == u:
+                continue
+            for k in kd:
+                nbr.append(idx[v])
+                eids.append(eid[(u, v, k)])
+        indptr.append(len(nbr))
+    return links, indptr, nbr, eids
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30), st.booleans())
+def test_structure_matches_the_definition_shared_or_not(pairs, copy_dicts):
+    """Key dicts shared per pair (networkx's way: paired by identity) or copied per direction
+    (a hand-made adjacency: the lookup path) give the structure of the definition."""
+    G = nx.MultiGraph()
+    G.add_nodes_from(range(8))
+    for i, (u, v) in enumerate(pairs):
+        G.add_edge(u, v, key=f"e{i}")
+    if copy_dicts:  # each direction its own key dict: not networkx's sharing
+        for u in G._adj:
+            for v in list(G._adj[u]):
+                if v != u:
+                    G._adj[u][v] = dict(G._adj[u][v])
+    s = adjacency_structure(G)
+    links, indptr, nbr, eid = _reference(G)
+    assert s["links"] == links
+    assert s["indptr"].tolist() == indptr
+    assert s["nbr"].tolist() == nbr
+    assert s["eid"].tolist() == eid
