@@ -36,26 +36,37 @@ _NO_EXTRA = np.empty(0, np.int64)
 @njit(cache=True)
 def _sweep(horizon, indptr, nbr, eid, roots, wp, off, on, runtime, broken_until, gen_at,
            cut_at, fix_at, xa, xb, want_out, record, cur_times, cur_lost, cur_seen, lo, hi,
-           wa, wb):  # pragma: no cover - compiled
-    # With a cache (cur_times non-empty): the state at t is recomputed only when lo <= t < hi
-    # and (wa < 0, or site wa / wb is not served in the cached state at t); elsewhere the
-    # cached loss is taken (the change cannot matter there).
+           wa, wb, new_t):  # pragma: no cover - compiled
+    # With a cache (cur_times non-empty): the event times are the cached ones plus new_t (the
+    # change's own), and the state at t is recomputed only when lo <= t < hi and (wa < 0, or
+    # site wa / wb is not served in the cached state at t); elsewhere the cached loss is taken
+    # (the change cannot matter there).
     n = wp.shape[0]
     m = cut_at.shape[0]
-    buf = np.empty(1 + 5 * n + 2 * m, np.float64)
-    k = 0
-    buf[k] = 0.0
-    k += 1
-    for v in range(n):
-        for x in (off[v], on[v], off[v] + runtime[v], broken_until[v], gen_at[v]):
+    cached = cur_times.shape[0] > 0
+    if cached:
+        buf = np.empty(cur_times.shape[0] + new_t.shape[0], np.float64)
+        k = cur_times.shape[0]
+        buf[:k] = cur_times
+        for x in new_t:
             if 0.0 < x < horizon:
                 buf[k] = x
                 k += 1
-    for e in range(m):
-        for x in (cut_at[e], fix_at[e]):
-            if 0.0 < x < horizon:
-                buf[k] = x
-                k += 1
+    else:
+        buf = np.empty(1 + 5 * n + 2 * m, np.float64)
+        k = 0
+        buf[k] = 0.0
+        k += 1
+        for v in range(n):
+            for x in (off[v], on[v], off[v] + runtime[v], broken_until[v], gen_at[v]):
+                if 0.0 < x < horizon:
+                    buf[k] = x
+                    k += 1
+        for e in range(m):
+            for x in (cut_at[e], fix_at[e]):
+                if 0.0 < x < horizon:
+                    buf[k] = x
+                    k += 1
     times = np.unique(buf[:k])
     nt = times.shape[0]
     alive = np.empty(n, np.bool_)
@@ -66,7 +77,6 @@ def _sweep(horizon, indptr, nbr, eid, roots, wp, off, on, runtime, broken_until,
     ever = np.zeros(n if want_out else 0, np.bool_)
     lost = np.zeros(nt, np.float64)
     smat = np.zeros((nt if record else 0, n), np.bool_)
-    cached = cur_times.shape[0] > 0
     total = 0.0
     for i in range(nt):
         t = times[i]
@@ -162,16 +172,18 @@ def sweep(
     """
     r = _sweep(float(horizon), indptr, nbr, eid, roots, wp, off, on, runtime, broken_until,
                gen_at, cut_at, fix_at, _NO_EXTRA if xa is None else xa,
-               _NO_EXTRA if xb is None else xb, want_out, False, _EF, _EF, _EB, 0.0, 0.0, -1, -1)
+               _NO_EXTRA if xb is None else xb, want_out, False, _EF, _EF, _EB, 0.0, 0.0, -1, -1, _EF)
     return float(r[0]), r[1]
 
 
 def sweep_cached(horizon: float, arrays: tuple, cache: tuple | None, window: tuple[float, float],
-                 watch: tuple[int, int] = (-1, -1), record: bool = False) -> tuple:
+                 watch: tuple[int, int] = (-1, -1), record: bool = False,
+                 new_times: np.ndarray = _EF) -> tuple:
     """:func:`sweep` over ``arrays`` (its positional arrays, ``indptr`` to ``xb``) reusing
     ``cache = (times, lost, seen)`` of the current state outside ``window = (lo, hi)`` and at
-    times the watched sites are served. Returns ``(loss, times, lost, seen)`` (``seen`` only
-    with ``record``).
+    times the watched sites are served; ``new_times``: the event times the change adds (the
+    others are the cache's). Returns ``(loss, times, lost, seen)`` (``seen`` only with
+    ``record``).
 
     >>> i = np.array([0, 0]); z = np.empty(0, np.int64); inf = np.array([np.inf])
     >>> arr = (i, z, z, z, np.array([2.0]), inf, inf, np.array([0.0]), np.zeros(1), inf,
@@ -181,7 +193,7 @@ def sweep_cached(horizon: float, arrays: tuple, cache: tuple | None, window: tup
     """
     ct, cl, cs = cache if cache is not None else (_EF, _EF, _EB)
     r = _sweep(float(horizon), *arrays, False, record, ct, cl, cs, float(window[0]),
-               float(window[1]), int(watch[0]), int(watch[1]))
+               float(window[1]), int(watch[0]), int(watch[1]), np.asarray(new_times, np.float64))
     return float(r[0]), r[2], r[3], r[4]
 
 

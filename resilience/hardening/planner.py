@@ -49,6 +49,7 @@ __all__ = ["HardeningProblem", "Candidate", "plan_hardening", "exact_plan", "BAS
 
 BASELINES = ("none", "uniform", "largest")
 _E = np.empty(0, np.int64)
+_NT = np.empty(0, np.float64)
 
 
 @dataclass
@@ -104,11 +105,13 @@ class _Local:
     def evaluate(self, horizon: float, runtime: np.ndarray | None = None,
                  xa: np.ndarray | None = None, xb: np.ndarray | None = None,
                  cut: np.ndarray | None = None, fix: np.ndarray | None = None,
-                 window: tuple[float, float] = (0.0, np.inf), watch: tuple[int, int] = (-1, -1)) -> float:
+                 window: tuple[float, float] = (0.0, np.inf), watch: tuple[int, int] = (-1, -1),
+                 new_times: np.ndarray | None = None) -> float:
         """Loss with the given arrays changed, recomputing only in ``window`` (and, with
-        ``watch``, only where those sites are out now)."""
+        ``watch``, only where those sites are out now); ``new_times``: event times the change
+        adds."""
         return sweep_cached(horizon, self.arrays(runtime, xa, xb, cut, fix), self.cache,
-                            window, watch)[0]
+                            window, watch, new_times=_NT if new_times is None else new_times)[0]
 
     def refresh(self, horizon: float) -> None:
         """Recompute the loss and the cache of the current state."""
@@ -284,11 +287,15 @@ class HardeningProblem:
                     continue
                 rt = loc.runtime.copy()
                 rt[li] = max(old, new_rt)
-                new = loc.evaluate(H, runtime=rt, window=(lo, hi))
+                new = loc.evaluate(H, runtime=rt, window=(lo, hi),
+                                   new_times=np.array([loc.off[li] + rt[li]]))
             elif mt in ("satellite", "second_route"):
                 x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
                 if x is None:
                     continue
+                seen = loc.cache[2] if loc.cache is not None else None
+                if seen is not None and seen[:, x[0]].all() and (x[1] < 0 or seen[:, x[1]].all()):
+                    continue  # both ends served throughout: nothing to gain
                 new = loc.evaluate(H, xa=np.append(loc.xa, x[0]), xb=np.append(loc.xb, x[1]),
                                    window=(0.0, H), watch=x)
             else:
@@ -296,7 +303,8 @@ class HardeningProblem:
                 if j >= len(loc.links) or loc.links[j] != cand.link or not np.isfinite(loc.cut[j]):
                     continue
                 cut, fix = self._intervals(loc, override=(cand.link, cand.group))
-                new = loc.evaluate(H, cut=cut, fix=fix, window=(loc.cut[j], loc.fix[j]))
+                new = loc.evaluate(H, cut=cut, fix=fix, window=(loc.cut[j], loc.fix[j]),
+                                   new_times=np.array([cut[j], fix[j]]))
             total += loc.sample.weight * (loc.loss - new)
         return total
 
