@@ -29,8 +29,9 @@ in the stored network: bad input fails at once, naming what is wrong, without re
 of a power outage or the distribution of an earthquake, the new single points of failure)
 and `result.json` to `var/whatif/<run_id>/`.
 
-**To read the result**: open the **simulate** task of the run and click **What-if result**
-(the page is served by the resilience plugin at `/resilience/whatif/runs/<run_id>`).
+**To read the result**: open the run's **simulate** task, tab **Details**, and click the
+**What-if result** button under *Extra Links* (the page is served by the resilience plugin at
+`/resilience/whatif/runs/<run_id>`).
 
 **Idempotent**: running the same run again rewrites the same two files.
 """
@@ -73,7 +74,7 @@ PARAMS = {
     "failures": Param(
         [], type=["null", "array"], items=_IDS, maxItems=10000, title="Failed nodes or links",
         description="For 'Failed nodes or links': node or link ids as in the inventory, one per line "
-                    "(e.g. DCM-WJM-B001). Unknown ids are refused."),
+                    "(e.g. DCM-WJ-B000). Unknown ids are refused."),
     "srlg": Param(
         [], type=["null", "array"], items=_IDS, maxItems=1000, title="Shared-risk groups cut",
         description="For 'Shared-risk groups cut': group ids as in the links' srlg column, one per line "
