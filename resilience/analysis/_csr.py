@@ -65,6 +65,17 @@ NODE_LABELS: tuple[str, ...] = (
 NODE_NUMBERS: tuple[str, ...] = ("lat", "lon", "battery_hours", "battery_remaining_min")
 _NO_TIME = np.iinfo(np.int64).min  # pandas' NaT as int64
 
+#: Graphs with fewer nodes plus links than this run the search kernels as plain Python: loading
+#: a compiled kernel from numba's cache costs more than the whole search on a small network (a
+#: one-shot command on a few sites). Same source, same answers (tests/analysis/test_arrays_first.py).
+SMALL_GRAPH = 2_000
+
+
+def _kernel(compiled: Any, csr: Any) -> Any:
+    """``compiled`` (a numba kernel), or its Python function for a graph below
+    :data:`SMALL_GRAPH` elements."""
+    return compiled.py_func if csr.n + csr.m < SMALL_GRAPH else compiled
+
 
 def _label_codes(values: list) -> tuple[np.ndarray, np.ndarray]:
     """Codes into sorted string categories; ``None`` is ``""``."""
@@ -645,7 +656,7 @@ def dfs_lowpoint(
     >>> r.size.tolist(), r.low.tolist()
     ([3, 2, 1], [1, 2, 3])
     """
-    res = _dfs_kernel(
+    res = _kernel(_dfs_kernel, csr)(
         csr.indptr,
         csr.nbr,
         csr.eid,
@@ -701,6 +712,12 @@ def served_mask(
     >>> served_mask(to_csr(G)).tolist()
     [True, True, False, False]
     """
+    if csr.n + csr.m < SMALL_GRAPH:  # plain Python (see SMALL_GRAPH)
+        seen = np.zeros(csr.n, np.bool_)
+        bfs_into.py_func(csr.indptr, csr.nbr, csr.eid, csr.node_up if node_ok is None else node_ok,
+                         csr.link_up if link_ok is None else link_ok,
+                         csr.roots if roots is None else roots, seen, np.empty(csr.n, np.int64))
+        return seen
     return _bfs_kernel(
         csr.indptr,
         csr.nbr,
@@ -804,7 +821,7 @@ def widest_out_times(
     >>> widest_out_times(to_csr(G), np.array([np.inf, 3.0, 6.0])).tolist()
     [inf, 3.0, 3.0]
     """
-    return _widest_kernel(
+    return _kernel(_widest_kernel, csr)(
         csr.indptr,
         csr.nbr,
         csr.eid,
@@ -870,6 +887,6 @@ def upstream_bfs(
     start = served.copy()
     start[roots] = True
     sources = np.nonzero(start)[0].astype(np.int64)
-    return _upstream_kernel(
+    return _kernel(_upstream_kernel, csr)(
         csr.indptr, csr.nbr, csr.eid, served, ~csr.node_up, ~csr.link_up, sources
     )

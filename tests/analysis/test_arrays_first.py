@@ -180,3 +180,30 @@ def test_every_analysis_still_takes_a_networkx_graph():
     G = build_graph(pd.read_csv(io.StringIO(KNOWN_NODES_CSV)), pd.read_csv(io.StringIO(KNOWN_LINKS_CSV)))
     H = nx.MultiGraph(G)  # a plain copy: no compiled index of ours
     pd.testing.assert_frame_equal(blast_radius(G), blast_radius(H))
+
+
+@pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)
+def test_small_graph_python_kernels_match_the_compiled_ones(path, monkeypatch):
+    """Below SMALL_GRAPH the searches run as plain Python (no numba cache load for a one-shot
+    command on a few sites): the same answers as the compiled kernels."""
+    from resilience.analysis import _csr
+    from resilience.analysis.causes import cause_arrays
+    from resilience.analysis.forecast import death_hours
+
+    frames = _zoo_frames(zoo_multigraph(path), 1)
+    model = compile_network(*frames)
+
+    def run() -> list:
+        b = blast_radius(None, csr=model)
+        served = _csr.served_mask(model)
+        out = _csr.widest_out_times(model, death_hours(model, csr=model))
+        causes = cause_arrays(model, model, model.roots, None, served=served)
+        return [b, served, out, *causes]
+
+    monkeypatch.setattr(_csr, "SMALL_GRAPH", 0)
+    compiled = run()
+    monkeypatch.setattr(_csr, "SMALL_GRAPH", 10**9)
+    python = run()
+    pd.testing.assert_frame_equal(compiled[0], python[0])
+    for x, y in zip(compiled[1:], python[1:], strict=True):
+        np.testing.assert_array_equal(x, y)
