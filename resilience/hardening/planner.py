@@ -65,6 +65,7 @@ class Candidate:
     km: float = 0.0
     cost: float = 0.0
     samples: np.ndarray = field(default_factory=lambda: _E)
+    lidx: np.ndarray | None = None  # the site's local index in each of ``samples`` (site measures)
 
 
 @dataclass
@@ -274,10 +275,11 @@ class HardeningProblem:
         total = 0.0
         mt = cand.measure.type
         H = self.H
-        for k in cand.samples.tolist():
+        lidx = cand.lidx.tolist() if cand.lidx is not None else [None] * len(cand.samples)
+        for k, li in zip(cand.samples.tolist(), lidx, strict=True):
             loc = self.locals[k]
             if mt in POWER_TYPES:
-                li = loc.index(cand.node)
+                li = loc.index(cand.node) if li is None else li
                 if li < 0:
                     continue
                 old, new_rt = loc.runtime[li], cand.measure.runtime
@@ -290,12 +292,22 @@ class HardeningProblem:
                 new = loc.evaluate(H, runtime=rt, window=(lo, hi),
                                    new_times=np.array([loc.off[li] + rt[li]]))
             elif mt in ("satellite", "second_route"):
-                x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
+                if mt == "satellite" and li is not None:
+                    x = (li, -1)
+                else:
+                    x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
                 if x is None:
                     continue
                 seen = loc.cache[2] if loc.cache is not None else None
                 if seen is not None and seen[:, x[0]].all() and (x[1] < 0 or seen[:, x[1]].all()):
                     continue  # both ends served throughout: nothing to gain
+                if seen is not None and x[1] < 0:  # a kit helps only while its site is alive
+                    a = x[0]
+                    t = loc.cache[0][~seen[:, a]]
+                    alive = (loc.broken[a] <= t) & ((t < loc.off[a]) | (t >= loc.on[a])
+                                                    | (t < loc.off[a] + loc.runtime[a]) | (t >= loc.gen[a]))
+                    if not alive.any():
+                        continue
                 new = loc.evaluate(H, xa=np.append(loc.xa, x[0]), xb=np.append(loc.xb, x[1]),
                                    window=(0.0, H), watch=x)
             else:
@@ -342,9 +354,12 @@ class HardeningProblem:
         c = self.csr
         kind = c.attrs.label("kind")
         n_in: dict[int, list[int]] = {}
+        n_li: dict[int, list[int]] = {}
         for k, loc in enumerate(self.locals):
-            for g in loc.nodes[loc.out].tolist():
+            li = np.flatnonzero(loc.out)
+            for g, i in zip(loc.nodes[li].tolist(), li.tolist(), strict=True):
                 n_in.setdefault(g, []).append(k)
+                n_li.setdefault(g, []).append(i)
         sites = np.array(sorted(n_in), np.int64)
         out: list[Candidate] = []
         lat, lon = _coords(c)
@@ -358,7 +373,8 @@ class HardeningProblem:
                     cost = m.cost_for(kind[v])
                     if math.isnan(cost):
                         continue
-                    out.append(Candidate(m, node=v, cost=cost, samples=np.array(n_in[v], np.int64)))
+                    out.append(Candidate(m, node=v, cost=cost, samples=np.array(n_in[v], np.int64),
+                                         lidx=np.array(n_li[v], np.int64)))
             elif m.type == "second_route":
                 out += self._route_candidates(m, sites, n_in, kind, lat, lon)
             else:
