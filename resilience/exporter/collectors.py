@@ -16,7 +16,9 @@ Groups:
 - :class:`SpofCollector`      articulation points, bridges, hidden SPOF groups, single-homed,
   top N elements and shared-risk groups by blast radius;
 - :class:`ForecastCollector`  battery forecast by horizon;
-- :class:`IngestCollector`    files, rows accepted and quarantined by feed kind and rule.
+- :class:`IngestCollector`    files, rows accepted and quarantined by feed kind and rule;
+- :class:`RestorationCollector` the newest restoration plan (``resilience_restore`` DAG):
+  subscribers expected back within 6/24/72 h, subscriber-hours lost by strategy, actions.
 
 Metric names, labels and cardinality bounds: ``docs/metrics.md``.
 
@@ -56,6 +58,8 @@ __all__ = [
     "SpofCollector",
     "ForecastCollector",
     "IngestCollector",
+    "RestorationCollector",
+    "RESTORATION_HORIZONS_H",
     "DOMAIN_COLLECTORS",
     "register_collectors",
     "AGGREGATE_FAMILIES",
@@ -474,6 +478,106 @@ class IngestCollector(_SnapshotFamilies):
                                 value=ing.last_ingest_timestamp or 0.0)
 
 
+#: Hours after the plan's start at which the subscribers it brings back are exported.
+RESTORATION_HORIZONS_H: tuple[int, ...] = (6, 24, 72)
+
+
+class RestorationCollector(Collector):
+    """The newest restoration plan, from an injected source (a ``() -> dict | None`` callable,
+    e.g. :class:`~resilience.exporter.source.RestorationPlanFiles`; no plan: no samples).
+
+    ``resilience_restoration_subscribers_restored{horizon}``: subscribers the plan brings back
+    within 6, 24 and 72 h of its start (served at that hour minus served at the start; a horizon
+    beyond the plan's own is not exported); ``resilience_restoration_subscriber_hours_lost
+    {strategy}``: the plan's objective for ``planned`` and each baseline (``nearest``,
+    ``largest``, ``fifo``, ``none``); ``resilience_restoration_actions{action}``: planned actions
+    by kind; ``resilience_restoration_plan_timestamp_seconds`` and
+    ``resilience_restoration_plan_snapshot_id``.
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry
+    >>> plan = {"start": "2024-01-03T00:00:00+09:00", "snapshot_id": 4, "horizon_h": 72,
+    ...         "subscriber_hours_lost": 50, "baselines": {"none": 90, "nearest": 70},
+    ...         "actions": [{"action": "generator"}, {"action": "repair"}],
+    ...         "curve": [{"hours": 0, "served_subscribers": 100}, {"hours": 6, "served_subscribers": 130},
+    ...                   {"hours": 24, "served_subscribers": 150}, {"hours": 72, "served_subscribers": 150}]}
+    >>> reg = CollectorRegistry()
+    >>> _ = RestorationCollector(lambda: plan, registry=reg)
+    >>> reg.get_sample_value("resilience_restoration_subscribers_restored", {"horizon": "6h"})
+    30.0
+    >>> reg.get_sample_value("resilience_restoration_subscriber_hours_lost", {"strategy": "nearest"})
+    70.0
+    >>> reg.get_sample_value("resilience_restoration_actions", {"action": "repair"})
+    1.0
+    """
+
+    ACTIONS = ("repair", "generator", "portable_bs", "satellite_backhaul")
+
+    def __init__(self, source: Callable[[], dict | None],
+                 registry: CollectorRegistry | None = None) -> None:
+        self.source = source
+        if registry is not None:
+            registry.register(self)
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families(None))
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            plan = self.source()
+        except Exception:  # noqa: BLE001 - a broken plan file never breaks the scrape
+            plan = None
+        return list(self._families(plan)) if plan else []
+
+    def _families(self, plan: dict | None) -> Iterator[Metric]:
+        restored = GaugeMetricFamily(
+            "resilience_restoration_subscribers_restored",
+            "Subscribers the newest restoration plan brings back within the horizon of its start.",
+            labels=["horizon"])
+        lost = GaugeMetricFamily(
+            "resilience_restoration_subscriber_hours_lost",
+            "Priority-weighted subscriber-hours lost over the plan's horizon, by strategy "
+            "(planned and the baselines).", labels=["strategy"])
+        actions = GaugeMetricFamily("resilience_restoration_actions",
+                                    "Actions of the newest restoration plan, by kind.",
+                                    labels=["action"])
+        ts = GaugeMetricFamily("resilience_restoration_plan_timestamp_seconds",
+                               "Unix time the newest restoration plan starts at.")
+        sid = GaugeMetricFamily("resilience_restoration_plan_snapshot_id",
+                                "Analysis snapshot the newest restoration plan was made for.")
+        if plan:
+            curve = sorted(((float(c["hours"]), float(c["served_subscribers"]))
+                            for c in plan.get("curve") or []), key=lambda hc: hc[0])
+            if curve:
+                base = curve[0][1]
+                last = curve[-1][0]
+                for h in RESTORATION_HORIZONS_H:
+                    if h <= last + 1e-9:
+                        at = [v for hh, v in curve if hh <= h + 1e-9][-1]
+                        restored.add_metric([f"{h}h"], max(0.0, at - base))
+            lost.add_metric(["planned"], float(plan.get("subscriber_hours_lost") or 0))
+            for name, value in sorted((plan.get("baselines") or {}).items()):
+                lost.add_metric([str(name)], float(value))
+            counts = dict.fromkeys(self.ACTIONS, 0)
+            for a in plan.get("actions") or []:
+                if a.get("action") in counts:
+                    counts[a["action"]] += 1
+            for name, k in counts.items():
+                actions.add_metric([name], k)
+            if plan.get("start"):
+                from datetime import datetime
+
+                ts.add_metric([], datetime.fromisoformat(str(plan["start"])).timestamp())
+            if plan.get("snapshot_id") is not None:
+                sid.add_metric([], float(plan["snapshot_id"]))
+        yield restored
+        yield lost
+        yield actions
+        yield ts
+        yield sid
+
+
 #: The collectors whose output depends only on the snapshot (rendered once per snapshot).
 DOMAIN_COLLECTORS: Sequence[type[_SnapshotFamilies]] = (
     NetworkCollector, OutageCollector, SpofCollector, ForecastCollector, IngestCollector,
@@ -482,7 +586,8 @@ DOMAIN_COLLECTORS: Sequence[type[_SnapshotFamilies]] = (
 
 def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats | None = None,
                         *, domain: bool = True, live: bool = True,
-                        clock: Callable[[], float] = time.time) -> list[Collector]:
+                        clock: Callable[[], float] = time.time,
+                        restoration: Callable[[], dict | None] | None = None) -> list[Collector]:
     """Create every collector over ``source`` and register it with ``registry``.
 
     Parameters
@@ -498,6 +603,9 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
         ones (exporter health, snapshot age).
     clock
         Unix-time clock of the snapshot age (injectable for tests).
+    restoration
+        Source of the newest restoration plan (:class:`RestorationCollector`), registered with
+        the live collectors (a plan is written after its snapshot's analysis).
 
     Returns
     -------
@@ -515,6 +623,8 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
     if live:
         out.append(ExporterCollector(source, stats, registry=registry))
         out.append(SnapshotCollector(source, registry=registry, clock=clock))
+        if restoration is not None:
+            out.append(RestorationCollector(restoration, registry=registry))
     if domain:
         out.extend(cls(source, registry=registry) for cls in DOMAIN_COLLECTORS)
     return out

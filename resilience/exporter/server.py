@@ -78,7 +78,8 @@ class ExporterApp:
     """
 
     def __init__(self, source: CachedSource, domain_registry: CollectorRegistry | None = None,
-                 live_registry: CollectorRegistry | None = None) -> None:
+                 live_registry: CollectorRegistry | None = None,
+                 restoration: Callable[[], dict | None] | None = None) -> None:
         self.source = source
         self.stats = ScrapeStats()
         self._lock = threading.Lock()
@@ -87,7 +88,8 @@ class ExporterApp:
             register_collectors(source, domain_registry, live=False)
         if live_registry is None:
             live_registry = CollectorRegistry()
-            register_collectors(source, live_registry, self.stats, domain=False)
+            register_collectors(source, live_registry, self.stats, domain=False,
+                                restoration=restoration)
         self.domain_registry = domain_registry
         self.live_registry = live_registry
         self._cache: tuple[object, bytes, bytes] | None = None  # (snapshot, text, gzip)
@@ -179,9 +181,14 @@ def make_exporter(db_url: str, top_n: int = 50, max_sites_out: int = 2000, ttl: 
     >>> app.health()["db_reachable"]
     False
     """
+    from resilience.exporter.source import RestorationPlanFiles
+    from resilience.settings import load_settings
+
     engine = reader_engine(db_url)
+    plans = RestorationPlanFiles(load_settings().path("var/restoration"))
     return ExporterApp(CachedSource(DatabaseSource(engine, top_n=top_n, max_sites_out=max_sites_out,
-                                                   label_limits=label_limits), ttl=ttl))
+                                                   label_limits=label_limits), ttl=ttl),
+                       restoration=plans)
 
 
 def start_server(app: ExporterApp, host: str = "127.0.0.1", port: int = 9108

@@ -580,3 +580,45 @@ class DatabaseSource:
             roots=roots,
             ingest=self._ingest, core_nodes=_core_nodes(aggregates),
         ), self.label_limits)
+
+
+class RestorationPlanFiles:
+    """The newest restoration plan in a directory (``var/restoration/restoration-<id>.json``,
+    written by the ``resilience_restore`` DAG): a ``() -> dict | None`` callable for
+    :class:`~resilience.exporter.collectors.RestorationCollector`. The newest file by
+    modification time is read again only when it changes; none, or an unreadable one: ``None``.
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> RestorationPlanFiles(d)() is None
+    True
+    >>> _ = (d / "restoration-3.json").write_text(json.dumps({"snapshot_id": 3}))
+    >>> RestorationPlanFiles(d)()["snapshot_id"]
+    3
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self._cached: tuple[tuple[str, int, int], dict] | None = None
+
+    def __call__(self) -> dict | None:
+        import json
+
+        try:
+            files = [(p.stat().st_mtime_ns, p) for p in self.directory.glob("restoration-*.json")]
+        except OSError:
+            return None
+        if not files:
+            return None
+        mtime, path = max(files)
+        key = (path.name, mtime, path.stat().st_size)
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1]
+        try:
+            plan = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        self._cached = (key, plan)
+        return plan

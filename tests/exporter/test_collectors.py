@@ -367,3 +367,42 @@ def test_resolve_roots_cycle_terminates():
 
     root_of, _ = resolve_roots([("A", "B", False, 1), ("B", "A", False, 1)])
     assert set(root_of) == {"A", "B"}
+
+
+def test_restoration_collector_reads_the_newest_plan_file(tmp_path, now):
+    """resilience_restoration_* from the newest var/restoration/restoration-<id>.json, re-read
+    when a newer plan is written; no plan, or a broken file: no samples, the scrape still works."""
+    import json
+    import os
+
+    from resilience.exporter.server import ExporterApp
+    from resilience.exporter.source import RestorationPlanFiles
+
+    plans = RestorationPlanFiles(tmp_path)
+    app = ExporterApp(CachedSource(lambda: make_snapshot(now)), restoration=plans)
+    assert b"resilience_restoration_subscribers_restored{" not in app.metrics()
+    curve = [{"hours": h, "served_subscribers": 1000 + 10 * min(h, 30)} for h in range(0, 73)]
+    plan = {"start": "2024-01-03T00:00:00+09:00", "snapshot_id": 7, "horizon_h": 72,
+            "subscriber_hours_lost": 500, "baselines": {"none": 900, "nearest": 700, "largest": 650,
+                                                        "fifo": 800},
+            "actions": [{"action": "generator"}] * 3 + [{"action": "repair"}], "curve": curve}
+    (tmp_path / "restoration-7.json").write_text(json.dumps(plan))
+    text = app.metrics().decode()
+    assert 'resilience_restoration_subscribers_restored{horizon="6h"} 60.0' in text
+    assert 'resilience_restoration_subscribers_restored{horizon="24h"} 240.0' in text
+    assert 'resilience_restoration_subscribers_restored{horizon="72h"} 300.0' in text
+    assert 'resilience_restoration_subscriber_hours_lost{strategy="planned"} 500.0' in text
+    assert 'resilience_restoration_subscriber_hours_lost{strategy="fifo"} 800.0' in text
+    assert 'resilience_restoration_actions{action="generator"} 3.0' in text
+    assert 'resilience_restoration_actions{action="satellite_backhaul"} 0.0' in text
+    assert "resilience_restoration_plan_snapshot_id 7.0" in text
+    newer = tmp_path / "restoration-8.json"
+    newer.write_text(json.dumps({**plan, "snapshot_id": 8}))
+    st = newer.stat()
+    os.utime(newer, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert "resilience_restoration_plan_snapshot_id 8.0" in app.metrics().decode()
+    newer.write_text("{broken")
+    os.utime(newer, ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
+    text = app.metrics().decode()
+    assert "resilience_restoration_plan_snapshot_id 8.0" not in text
+    assert "resilience_snapshot_id" in text
