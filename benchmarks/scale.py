@@ -6,7 +6,11 @@ each stage's time and the peak resident memory of the process during it (sampled
     .venv/bin/python benchmarks/scale.py [--sites 1000000] [--pg-url URL] [--skip-sqlite]
 
 Targets (issue 7): whole cycle under 2 minutes, peak memory under 8 GB, a 1% status update
-re-analysed in under 10 s. ``make bench`` starts PostgreSQL and passes its URL.
+re-analysed in under 10 s (issue 16: cycle < 30 s SQLite / < 40 s PostgreSQL, peak < 3 GiB,
+``resilience analyze`` in a fresh process < 10 s, 1% update < 3 s). The pipeline's stages run on
+the model compiled straight from the store's columns (no networkx object); building the networkx
+graph that planners' scripts get is timed apart. ``make bench`` starts PostgreSQL and passes its
+URL.
 """
 
 from __future__ import annotations
@@ -72,13 +76,14 @@ def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[fl
         with st.stage(f"ingest {kind}"):
             r = ingest_file(eng, paths[kind])
             assert r.accepted + r.quarantined == r.rows
-    with st.stage("load state + build graph"):
-        G = api.load_graph(db_url=url)
+    with st.stage("load state + compile the model (arrays first, no networkx)"):
+        model = api.load_model(db_url=url)
     with st.stage("analysis (blast radius, SPOFs, causes, forecast)"):
-        snap = compute_snapshot(G)
+        snap = compute_snapshot(model)
     with st.stage("snapshot write (one transaction)"):
         write_snapshot(eng, snap)
-    del G
+    del model
+    gc.collect()
     app = make_exporter(url)
     server, _ = start_server(app, port=0)
     try:
@@ -103,8 +108,13 @@ def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[fl
         totals.append(st.rows[-1][1] + st.rows[-2][1])
     del live  # the comparison runs alone, as an Airflow task would
     gc.collect()
-    with st.stage("  for comparison: full re-analysis (load, build, analyse, write)"):
+    with st.stage("  for comparison: resilience analyze in one go (load, compile, analyse, write)"):
         api.analyze(db_url=url)
+    gc.collect()
+    with st.stage("  for comparison: load_graph (the networkx model, for planners)"):
+        G = api.load_graph(db_url=url)
+    del G
+    gc.collect()
     return totals
 
 

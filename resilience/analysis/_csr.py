@@ -28,7 +28,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain, compress
@@ -239,8 +239,8 @@ class CSRGraph:
         Node ids; position = node index.
     links : list of str
         Link ids (edge keys); position = link index.
-    node_index : dict
-        Node id to index (``link_index``, built on first use, does the same for links).
+    node_index : Mapping
+        Node id to index (a read-only mapping, built on first use) (``link_index``, built on first use, does the same for links).
     eu, ev : int64 arrays (m,)
         Link endpoints.
     indptr : int64 array (n + 1,)
@@ -266,7 +266,7 @@ class CSRGraph:
 
     nodes: list[str]
     links: list[Any]
-    node_index: dict[str, int]
+    node_index: Mapping[str, int]
     eu: np.ndarray
     ev: np.ndarray
     indptr: np.ndarray

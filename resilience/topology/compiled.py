@@ -41,6 +41,7 @@ from resilience.topology.graph import (
     _power_feeds,
     _utc_times,
 )
+from resilience.topology.index import PositionIndex
 from resilience.topology.model import split_srlg
 
 if TYPE_CHECKING:  # the analysis package imports topology: no import cycle at run time
@@ -310,10 +311,11 @@ def compile_network(
     lstate = np.asarray(_link_state(lids, ls), dtype=object)[order]
     medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
     roots = np.flatnonzero((labels["kind"] == "core").to_numpy(dtype=bool)).astype(np.int64)
+    csr_nodes = node_ids.tolist()
     csr = CSRGraph(
-        nodes=node_ids.tolist(),
+        nodes=csr_nodes,
         links=link_ids.tolist(),
-        node_index=dict(zip(node_ids.tolist(), range(n), strict=True)),
+        node_index=PositionIndex(csr_nodes),
         eu=np.minimum(ia, ib)[order],
         ev=np.maximum(ia, ib)[order],
         indptr=indptr,
