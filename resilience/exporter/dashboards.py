@@ -235,6 +235,15 @@ def _forecast() -> dict:
     b.add("timeseries", "Subscribers out within 3 h, over time",
           [_target(f'sum(resilience_forecast_subscribers_out{{horizon="3h", {OP}}})', legend="3h forecast"),
            _target("sum(resilience_subscribers_out)", "B", "out now")], w=24, h=8)
+    # the newest restoration plan (resilience_restore DAG; docs/restoration.md)
+    for h in ("6h", "24h", "72h"):
+        _stat(b, f"Restoration plan: subscribers back within {h}",
+              f'max(resilience_restoration_subscribers_restored{{horizon="{h}"}}) or vector(0)', w=8,
+              description="Subscribers the newest restoration plan brings back within this time "
+                          "of its start (crews, generators, portable base stations, satellite kits).")
+    b.add("timeseries", "Restoration plan: subscriber-hours lost, planned against the baselines",
+          [_target("max by (strategy) (resilience_restoration_subscriber_hours_lost) or vector(0)",
+                   legend="{{strategy}}")], w=24, h=8)
     return _dashboard("resilience-battery-forecast", "Resilience / Battery forecast", b,
                       "What goes dark next if grid power does not come back (batteries here or upstream).",
                       ("operator", "prefecture"))
