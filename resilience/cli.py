@@ -217,7 +217,8 @@ def watch(
         how = live.refresh()
         if how != "unchanged" or once:
             sid = live.analyze()
-            typer.echo(f"snapshot {sid} stored ({how} model, {time.perf_counter() - t0:.1f} s)")
+            done = "already stored by the pipeline" if live.reused else "stored"
+            typer.echo(f"snapshot {sid} {done} ({how} model, {time.perf_counter() - t0:.1f} s)")
         if once:
             return
         time.sleep(interval)

@@ -52,6 +52,7 @@ class LiveModel:
         self.csr: CSRGraph | None = None
         self._inventory: tuple | None = None
         self._seq = 0
+        self.reused = False  # the last analyze() found the pipeline's snapshot of this change
 
     def refresh(self) -> str:
         """Bring the model up to date: ``'rebuilt'``, ``'updated'`` or ``'unchanged'``."""
@@ -88,7 +89,8 @@ class LiveModel:
 
         One snapshot per change: when the latest snapshots already hold the store's current
         change mark (:func:`resilience.pipeline.change_mark`: the Airflow pipeline got there
-        first), that snapshot's id is returned and nothing is written. The pipeline defers to
+        first), that snapshot's id is returned, nothing is written and ``self.reused`` is true.
+        The pipeline defers to
         a running watch the same way (:func:`resilience.pipeline.analyze_once`).
         """
         from resilience.analysis.snapshot import compute_snapshot
@@ -99,6 +101,7 @@ class LiveModel:
             mark = change_mark(conn)
         self.refresh()
         found = covering_snapshot(mark, db_url=self.db_url)
+        self.reused = found is not None
         if found is not None:
             return found
         s = load_settings()
