@@ -90,8 +90,7 @@ class LiveModel:
         One snapshot per change: when the latest snapshots already hold the store's current
         change mark (:func:`resilience.pipeline.change_mark`: the Airflow pipeline got there
         first), that snapshot's id is returned, nothing is written and ``self.reused`` is true.
-        The pipeline defers to
-        a running watch the same way (:func:`resilience.pipeline.analyze_once`).
+        The pipeline defers to a running watch the same way (:func:`resilience.pipeline.analyze_once`).
         """
         from resilience.analysis.snapshot import compute_snapshot
         from resilience.pipeline import change_mark, covering_snapshot
