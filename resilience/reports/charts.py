@@ -23,7 +23,7 @@ from markupsafe import Markup
 from resilience.reports.escape import html_text
 
 __all__ = ["CAUSE_COLORS", "SERVED_COLOR", "fmt_int", "bar_chart", "stacked_area", "site_map", "hour_chart",
-           "histogram"]
+           "histogram", "lines_chart", "STRATEGY_COLORS"]
 
 # Okabe-Ito palette (readable for colour-blind readers).
 CAUSE_COLORS: dict[str, str] = {
@@ -550,5 +550,85 @@ def histogram(
         out.append(f'<text x="{x + 4:.1f}" y="{top + 12 + 14 * k:.1f}" font-size="12" font-weight="600" '
                    f'fill="{_INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
                    f"{html_text(name)} {fmt_int(v)}</text>")
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+#: Colours of the strategies of a restoration plan (Okabe-Ito: the plan strong, baselines muted).
+STRATEGY_COLORS: dict[str, str] = {"planned": "#0072B2", "nearest": "#E69F00", "largest": "#CC79A7",
+                                   "fifo": "#56B4E9", "none": "#9aa5b1"}
+
+
+def lines_chart(
+    hours: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    *,
+    title: str = "",
+    colors: Mapping[str, str] | None = None,
+    width: int = 760,
+    height: int = 280,
+) -> Markup:
+    """Step lines over hours, one per named series (a restoration plan against its baselines).
+
+    The first series is drawn thick, the others thin and dashed; the y axis starts at the
+    lowest value so that the differences show.
+
+    Example
+    -------
+    >>> svg = lines_chart([0, 1, 2], {"planned": [5, 8, 9], "fifo": [5, 6, 9]}, title="Served")
+    >>> svg.startswith("<svg") and svg.count("<path") == 2 and "fifo" in svg
+    True
+    """
+    colors = {**STRATEGY_COLORS, **(colors or {})}
+    left, right, top, bottom = 60, 16, 34, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(hours)
+    vals = [float(v) for s in series.values() for v in s]
+    vmin = min(vals, default=0.0)
+    span = _nice_max(max(vals, default=0.0) - vmin) or 1.0
+    vmin = max(0.0, vmin - 0.05 * span)
+    out = _open(width, height, title)
+    lx = left
+    for k, name in enumerate(series):
+        c = colors.get(name, _INK)
+        dash = "" if k == 0 else ' stroke-dasharray="5 3"'
+        out.append(f'<line x1="{lx}" x2="{lx + 16}" y1="14" y2="14" stroke="{c}" stroke-width="{3 if k == 0 else 1.8}"{dash}/>')
+        out.append(f'<text x="{lx + 21}" y="18" font-size="12" fill="{_INK}">{html_text(name)}</text>')
+        lx += 34 + 7 * len(name)
+    for k in range(5):
+        v = vmin + span * k / 4
+        y = top + plot_h - plot_h * k / 4
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+                   f'fill="#52606d">{_compact(v)}</text>')
+    if n == 0:
+        out.append("</svg>")
+        return Markup("".join(out))
+    h_end = max(float(hours[-1]), 1.0)
+
+    def xpos(h: float) -> float:
+        return left + plot_w * float(h) / h_end
+
+    def ypos(v: float) -> float:
+        return top + plot_h - plot_h * (float(v) - vmin) / span
+
+    for k, (name, values) in enumerate(reversed(list(series.items()))):
+        first = k == len(series) - 1
+        pts: list[str] = []
+        for i in range(min(n, len(values))):
+            x = xpos(hours[i])
+            if i:
+                pts.append(f"{x:.1f},{ypos(values[i - 1]):.1f}")
+            pts.append(f"{x:.1f},{ypos(values[i]):.1f}")
+        dash = "" if first else ' stroke-dasharray="5 3"'
+        out.append(f'<path d="M{" L".join(pts)}" fill="none" stroke="{colors.get(name, _INK)}" '
+                   f'stroke-width="{3 if first else 1.8}"{dash}><title>{html_text(name)}</title></path>')
+    step = next((s for s in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336) if h_end / s <= 10), 720)
+    t = 0.0
+    while t <= h_end + 1e-9:
+        x = xpos(t)
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 17:.1f}" font-size="11" text-anchor="middle" '
+                   f'fill="#52606d">{t:g} h</text>')
+        t += step
     out.append("</svg>")
     return Markup("".join(out))

@@ -397,6 +397,54 @@ def _history_chart(history: pd.DataFrame | None, tz: ZoneInfo) -> tuple[Any, dic
     return svg, info
 
 
+def _restoration(plan: Mapping[str, Any] | None, sites: pd.DataFrame | None, tz: ZoneInfo,
+                 max_rows: int = 60) -> dict[str, Any] | None:
+    """The "Restoration plan" section: the first ``max_rows`` actions in order with the
+    element's name and municipality, the comparison with the baselines, and the served
+    subscribers over the horizon against the baselines (chart)."""
+    if not plan:
+        return None
+    names: dict[str, tuple[str, str]] = {}
+    if sites is not None and len(sites) and "node_id" in sites:
+        nm = sites["name"] if "name" in sites else pd.Series("", index=sites.index)
+        mu = sites["municipality"] if "municipality" in sites else pd.Series("", index=sites.index)
+        for nid, a, b in zip(sites["node_id"], nm, mu, strict=True):
+            names[str(nid)] = ("" if pd.isna(a) else str(a), "" if pd.isna(b) else str(b))
+
+    def when(v: Any) -> str:
+        if isinstance(v, int | float):
+            return f"+{float(v):g} h"
+        try:
+            return _fmt_time(datetime.fromisoformat(str(v)), tz)
+        except ValueError:
+            return str(v)
+
+    acts = list(plan.get("actions") or [])
+    rows = []
+    for i, a in enumerate(acts[:max_rows]):
+        name, muni = names.get(str(a.get("element")), ("", ""))
+        rows.append({"n": i + 1, "at": when(a.get("at")), "done_at": when(a.get("done_at")),
+                     "resource": a.get("resource", ""), "action": str(a.get("action", "")).replace("_", " "),
+                     "element": a.get("element", ""), "name": name, "municipality": muni,
+                     "travel_h": a.get("travel_h", 0), "work_h": a.get("work_h", 0),
+                     "sites": a.get("sites_restored", 0), "subscribers": a.get("subscribers_restored", 0)})
+    curve = plan.get("curve") or []
+    hours = [float(c.get("hours", i)) for i, c in enumerate(curve)]
+    series = {"planned": [float(c["served_subscribers"]) for c in curve]}
+    for name, values in (plan.get("baseline_curves") or {}).items():
+        if len(values) == len(hours):
+            series[str(name)] = [float(v) for v in values]
+    svg = (charts.lines_chart(hours, series, title="Served subscribers: the plan against the baselines")
+           if hours else None)
+    lost = plan.get("subscriber_hours_lost")
+    compare = [{"strategy": "planned", "lost": lost, "ratio": 1.0}] + [
+        {"strategy": k, "lost": v, "ratio": (float(lost) / float(v)) if lost is not None and v else None}
+        for k, v in (plan.get("baselines") or {}).items()]
+    return {"rows": rows, "more": max(0, len(acts) - max_rows), "total": len(acts), "svg": svg,
+            "horizon_h": plan.get("horizon_h"), "compare": compare,
+            "start": when(plan["start"]) if plan.get("start") else ""}
+
+
 def _local(ts: Any, tz: ZoneInfo) -> datetime:
     t = pd.Timestamp(ts).to_pydatetime()
     if t.tzinfo is None:
@@ -512,6 +560,7 @@ def build_report(
     max_municipalities: int = 200,
     tz: str = "Asia/Tokyo",
     generated_at: datetime | None = None,
+    restoration: Mapping[str, Any] | None = None,
 ) -> str:
     """Render the manager's report of ``snapshot`` as one self-contained HTML document.
 
@@ -531,6 +580,10 @@ def build_report(
     title, top_n, max_municipalities, tz, generated_at
         Heading, rows of the SPOF tables, rows of the damage table, display time zone, and the
         generation time printed in the footer (default now).
+    restoration : dict, optional
+        The snapshot's restoration plan (:func:`resilience.api.restore`, the
+        ``resilience_restore`` DAG's ``restoration-<id>.json``): the "Restoration plan" section
+        (ordered actions with site names, served subscribers against the baselines).
 
     Returns
     -------
@@ -675,6 +728,7 @@ def build_report(
         map_svg=map_svg,
         map_points=map_points,
         by_place=_by_place(nodes_out, sites),
+        restoration=_restoration(restoration, sites, zone),
         cause_heads=[{"cause": c, "head": _CAUSE_HEAD[c]} for c in CAUSES],
         generated_at=_fmt_time(generated_at or datetime.now(UTC), zone),
     )
@@ -684,6 +738,25 @@ def build_report(
 # --------------------------------------------------------------------------------------------
 # I/O: database in, file out
 # --------------------------------------------------------------------------------------------
+
+
+def read_restoration_plan(snapshot_id: int, directory: str | Path | None = None) -> dict | None:
+    """The restoration plan filed for ``snapshot_id`` (``var/restoration/restoration-<id>.json``
+    of the settings' home, or ``directory``); ``None`` when there is none or it is unreadable.
+
+    >>> import tempfile
+    >>> read_restoration_plan(3, tempfile.mkdtemp()) is None
+    True
+    """
+    if directory is None:
+        from resilience.settings import load_settings
+
+        directory = load_settings().path("var/restoration")
+    path = Path(directory) / f"restoration-{int(snapshot_id)}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def load_report_inputs(
@@ -852,6 +925,8 @@ def write_report(
     records = [r for r in (read_report_record(p) for p in paths) if r is not None]
     if records:  # "since the previous report": that report's snapshot, not merely the one before
         inputs["previous"] = previous_report_snapshot(records, int(inputs["snapshot"].id))
+    if "restoration" not in options:  # the plan the resilience_restore DAG filed for it
+        options = {**options, "restoration": read_restoration_plan(int(inputs["snapshot"].id))}
     html = build_report(**inputs, **options)
     out.mkdir(parents=True, exist_ok=True)
     as_of = pd.Timestamp(inputs["snapshot"].as_of)
