@@ -148,8 +148,6 @@ def build_graph(
     )
     G = nx.MultiGraph()
     rows = (dict(zip(_NODE_KEYS, row, strict=True)) for row in zip(*columns, strict=True))
-    G.add_nodes_from(zip(ids.tolist(), rows, strict=True))
-
     lids = ld["link_id"].astype(str)
     link_state = _link_state(lids, ls)
     srlg = [
@@ -159,17 +157,74 @@ def build_graph(
     medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
     ecols = (a, b, medium.astype(str).tolist(),
              _objects(pd.to_numeric(ld["capacity_mbps"], errors="coerce")), srlg, link_state)
-    G.add_edges_from(
-        (u, v, k, dict(zip(_EDGE_KEYS, row, strict=True)))
-        for u, v, k, row in zip(a, b, lids.tolist(), zip(*ecols, strict=True), strict=True)
-    )
+    edges = (dict(zip(_EDGE_KEYS, row, strict=True)) for row in zip(*ecols, strict=True))
+    if not _insert(G, ids, rows, lids, a, b, edges):  # ids listed twice: networkx's merge rules
+        G.add_nodes_from(zip(ids.tolist(), rows, strict=True))
+        G.add_edges_from(
+            (u, v, k, dict(zip(_EDGE_KEYS, row, strict=True)))
+            for u, v, k, row in zip(a, b, lids.tolist(), zip(*ecols, strict=True), strict=True)
+        )
 
     feeds = _power_feeds(ps)
     G.graph["as_of"] = as_of
     G.graph["newest_observed"] = newest
     G.graph["power_feeds"] = feeds
-    adjacency_structure(G)  # the compiled index every analysis starts from
+    adjacency_structure(G)  # the compiled index every analysis starts from (made by _insert)
     return G
+
+
+def _insert(G: nx.MultiGraph, ids: pd.Series, rows: Any, lids: pd.Series, a: list, b: list,
+            edges: Any) -> bool:
+    """Fill an empty ``G`` with the nodes and links as ``add_nodes_from`` / ``add_edges_from``
+    would (same dicts, same order, the two directions of a pair sharing one key dict), without
+    their per-element checks, and store its compiled index from the same arrays
+    (:func:`resilience.topology.compiled.link_order`), so it is not read back from the dicts.
+    False (nothing done) when a node id or a link id is listed twice or a link names a node
+    that is not in the inventory: then networkx's own calls apply their rules."""
+    from resilience.topology.compiled import link_order
+    from resilience.topology.index import _CACHE, PositionIndex, attribute_reader
+
+    index = pd.Index(ids)
+    if not index.is_unique or not lids.is_unique:
+        return False
+    ia, ib = index.get_indexer(a), index.get_indexer(b)
+    if len(ia) and (min(ia.min(), ib.min()) < 0):
+        return False
+    nodes = ids.tolist()
+    node_data = list(rows)
+    adjs: list[dict] = [{} for _ in nodes]
+    G._node.update(zip(nodes, node_data, strict=True))
+    G._adj.update(zip(nodes, adjs, strict=True))
+    link_ids = lids.tolist()
+    link_rows = list(edges)
+    for u, v, k, d in zip(ia.tolist(), ib.tolist(), link_ids, link_rows, strict=True):
+        au = adjs[u]
+        nv = nodes[v]
+        kd = au.get(nv)
+        if kd is None:
+            kd = au[nv] = {}
+            adjs[v][nodes[u]] = kd
+        kd[k] = d
+    n = len(nodes)
+    ia, ib = ia.astype(np.int64), ib.astype(np.int64)
+    order, indptr, nbr, eid = link_order(ia, ib, n)
+    link_data = [link_rows[i] for i in order.tolist()]
+    loops = int((ia == ib).sum())
+    _CACHE[G] = {
+        "key": (id(G._adj), n, 2 * (len(ia) - loops) + loops),
+        "read_node": attribute_reader(node_data),
+        "read_link": attribute_reader(link_data),
+        "nodes": nodes,
+        "node_index": PositionIndex(nodes),
+        "links": [link_ids[i] for i in order.tolist()],
+        "link_data": link_data,
+        "eu": np.minimum(ia, ib)[order],
+        "ev": np.maximum(ia, ib)[order],
+        "indptr": indptr,
+        "nbr": nbr,
+        "eid": eid,
+    }
+    return True
 
 
 _STATE_KEYS = ("state", "power", "battery_remaining_min", "observed_at", "fresh")

@@ -25,6 +25,7 @@ from resilience.sample.synthetic import generate_synthetic
 from resilience.sample.zoo import zoo_multigraph
 from resilience.topology.compiled import compile_network
 from resilience.topology.graph import build_graph
+from resilience.topology.index import invalidate_csr
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = sorted((ROOT / "tests" / "data" / "topologyzoo").glob("*.graphml"))
@@ -58,6 +59,11 @@ def assert_same_model(frames: tuple, **kw) -> None:
     np.testing.assert_array_equal(model.attrs.fresh, view.attrs.fresh)
     for key in ("name", "subscribers", "fresh", "kind", "state"):
         assert model.read_node(key).tolist() == view.read_node(key).tolist(), key
+    invalidate_csr(G)  # build_graph stored the index from its arrays: read it from the dicts
+    again = to_csr(G)
+    assert again.links == model.links and list(again.node_index) == model.nodes
+    for f in _ARRAYS:
+        np.testing.assert_array_equal(getattr(again, f), getattr(model, f), err_msg=f)
     assert model.graph["as_of"] == G.graph["as_of"]
     assert model.graph["power_feeds"] == G.graph["power_feeds"]
     for stale in (None, timedelta(minutes=30)):
