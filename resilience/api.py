@@ -407,6 +407,15 @@ def _warn_coverage(G: nx.MultiGraph) -> None:
     warn_coverage(coverage_warnings(**graph_coverage(G)))
 
 
+def _warn_model_coverage(model: CSRGraph) -> None:
+    """:func:`_warn_coverage` of a compiled model."""
+    from resilience.analysis._csr import served_mask
+    from resilience.analysis.coverage import coverage_warnings, warn_coverage
+
+    warn_coverage(coverage_warnings(total_nodes=int(model.n), cores=int(len(model.roots)),
+                                    served_nodes=int(served_mask(model, roots=model.roots).sum())))
+
+
 @_store_guard
 def forecast(*, db_url: str | None = None, hours: Iterable[float] | None = None) -> pd.DataFrame:
     """Nodes and subscribers out at each horizon if grid power is not restored."""
@@ -568,22 +577,28 @@ def restore(
         if snap is None:
             raise BadInput("--from-snapshot", f"no snapshot {snapshot_id}")
         as_of = snap.as_of
-    G = load_graph(db_url=db_url, as_of=as_of)
-    _warn_coverage(G)
     failed_nodes = failed_links = None
-    if scenario is not None:
+    G: nx.MultiGraph | None = None
+    model = None
+    if scenario is None:  # the compiled model of the store: no networkx graph read into arrays
+        model = load_model(db_url=db_url, as_of=as_of)
+        _warn_model_coverage(model)
+    else:
+        G = load_graph(db_url=db_url, as_of=as_of)
+        _warn_coverage(G)
         from resilience.analysis import to_csr
         from resilience.scenarios import load_scenario, scenario_from_dict
 
         try:
             sc = scenario_from_dict(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
-            dmg = sc.damage(G, to_csr(G))
+            model = to_csr(G)
+            dmg = sc.damage(G, model)
         except ValueError as exc:
             raise BadInput("--scenario", str(exc)) from None
         failed_nodes, failed_links = dmg.nodes, dmg.links
     try:
         plan = plan_restoration(G, res, horizon_h=horizon_h, strategy=strategy,
-                                failed_nodes=failed_nodes, failed_links=failed_links)
+                                failed_nodes=failed_nodes, failed_links=failed_links, csr=model)
     except ValueError as exc:
         raise BadInput(str(res_path), str(exc)) from None
     plan["snapshot_id"] = snapshot_id

@@ -175,6 +175,7 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
     natural = natural[np.isfinite(natural)]
     look = (p.lookahead_h if lookahead_h is None else lookahead_h) if strategy == "planned" else 0.0
     cache: dict[float, tuple] = {}
+    state: tuple | None = None  # planned: (moment, state, claimed since it was read)
     out_actions: list[dict[str, Any]] = []
     while True:
         live = active & (free < H)
@@ -190,16 +191,24 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             continue
         idx, wk = elig[keep], work[keep]
         t_ref = min(t0 + look, H)
-        if t_ref not in cache:
-            cache = {t_ref: p.gains(t_ref, arrs)}
-        gain, out, alive, lok, pot = cache[t_ref]
         # only what could help is looked at further (travel, roads)
         if strategy == "planned":
-            g = gain[idx]
+            # one BFS per moment: the actions decided at the same moment claim what they bring
+            # back in the state (claim), and the next decision values only its own candidates
+            if state is None or state[0] != t_ref:
+                state = (t_ref, p.state(t_ref, arrs), False)
+            gain, pot = p.gains_in(t_ref, idx, state[1], arrs)
+            g = gain
             if not (g > 0).any():  # nothing brings sites back alone: prepare the pairs
-                g = pot[idx] * _PAIR_DISCOUNT
+                g = pot * _PAIR_DISCOUNT
             sel = g > 0
+            if not sel.any() and state[2]:  # claims can hide a pair: look at the true state
+                state = None
+                continue
         else:
+            if t_ref not in cache:
+                cache = {t_ref: p.gains(t_ref, arrs)}
+            gain, out, alive, lok, pot = cache[t_ref]
             sel = _needed(p, idx, out, alive, lok, t_ref, arrs)
         idx, wk = idx[sel], wk[sel]
         reach = p.reach_time(int(loc[r]), idx)
@@ -220,6 +229,9 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             else:
                 score = -p.c_fail[idx]
         if not useful.any():
+            if strategy == "planned" and state is not None and state[2]:
+                state = None  # claims can hide what a fresh look finds: look again first
+                continue
             nxt = _next_change(natural, t0, free, active)
             # identical idle units (the same pool at the same place) wait together
             same = np.flatnonzero(active & (p.r_pool == pool) & (free <= t0) & (loc == loc[r]))
@@ -237,6 +249,12 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
         x = int(p.ctarget[c])
         arr[x] = min(arr[x], done)
         cache = {}
+        if state is not None:
+            if done <= t_ref + _EPS:  # part of the state looked at: read it again
+                state = None
+            else:  # done later: the next decision at this moment must not count it again
+                p.claim(c, state[1])
+                state = (state[0], state[1], True)
         start = float(max(reach[j], t0))
         out_actions.append({"candidate": c, "unit": r, "start": start, "travel_h": float(trav[j]),
                             "work_h": float(wk[j]), "done": done, "dispatched": t0})
@@ -353,7 +371,7 @@ def _unit_names(p: RestorationProblem) -> list[str]:
 
 
 def plan_restoration(
-    G: nx.MultiGraph,
+    G: nx.MultiGraph | None,
     resources: Resources,
     *,
     horizon_h: float = 72.0,
@@ -363,13 +381,14 @@ def plan_restoration(
     failed_links: np.ndarray | None = None,
     priority: dict[str, float] | None = None,
     problem: RestorationProblem | None = None,
+    csr: Any = None,
 ) -> dict[str, Any]:
     """Plan the restoration of the current state of ``G`` with ``resources``.
 
     Parameters
     ----------
-    G : networkx.MultiGraph
-        The network with its state (never modified).
+    G : networkx.MultiGraph or None
+        The network with its state (never modified); ``None`` with ``csr``.
     resources : Resources
         Depots, crews, equipment, road closures and priorities
         (:func:`~resilience.restoration.resources.load_resources`).
@@ -386,6 +405,9 @@ def plan_restoration(
         Node id to priority weight.
     problem : RestorationProblem, optional
         A problem built beforehand (the other inputs then only name things).
+    csr : CSRGraph, optional
+        The compiled model (:func:`resilience.api.load_model`) or ``to_csr(G)``: passed to
+        :func:`build_problem` instead of reading ``G`` into arrays again.
 
     Returns
     -------
@@ -395,7 +417,8 @@ def plan_restoration(
         ``at``, ``done_at``, ``resource``, ``action`` (repair | generator | portable_bs |
         satellite_backhaul), ``element``, ``travel_h``, ``work_h``, ``sites_restored``,
         ``subscribers_restored``), ``curve`` (``at``, ``hours``, ``served_subscribers`` per
-        hour), ``problem`` (sizes: nodes, links and candidates kept, units, roads closed).
+        hour), ``baseline_curves`` (baseline name to the served subscribers at the same
+        hours), ``problem`` (sizes: nodes, links and candidates kept, units, roads closed).
 
     Notes
     -----
@@ -410,18 +433,23 @@ def plan_restoration(
     """
     p = problem if problem is not None else build_problem(
         G, resources, horizon_h=horizon_h, failed_nodes=failed_nodes, failed_links=failed_links,
-        priority=priority)
-    start = G.graph.get("as_of")
+        priority=priority, csr=csr)
+    start = (G.graph if G is not None else csr.graph if csr is not None else {}).get("as_of")
     acts = best_schedule(p) if strategy == "planned" else schedule(p, strategy)
     out = {"strategy": strategy, "horizon_h": p.horizon, "start": start.isoformat() if start else None}
     summary = plan_summary(p, sorted(acts, key=lambda a: (a["start"], a["done"])), start=start)
     out["subscriber_hours_lost"] = summary["subscriber_hours_lost"]
-    base: dict[str, Any] = {"none": _num(p, p.evaluate({})["subscriber_hours_lost"])}
+    ev0 = p.evaluate({})
+    base: dict[str, Any] = {"none": _num(p, ev0["subscriber_hours_lost"])}
+    curves: dict[str, list] = {"none": [_num(p, v) for _, v in _curve(p, ev0)]}
     for b in baselines:
         if b != strategy:
             sched = schedule(p, b)
-            base[b] = _num(p, p.evaluate({a["candidate"]: a["done"] for a in sched})["subscriber_hours_lost"])
+            ev = p.evaluate({a["candidate"]: a["done"] for a in sched})
+            base[b] = _num(p, ev["subscriber_hours_lost"])
+            curves[b] = [_num(p, v) for _, v in _curve(p, ev)]
     out["baselines"] = base
+    out["baseline_curves"] = curves  # served subscribers at each hour of "curve"
     out["actions"] = summary["actions"]
     out["curve"] = summary["curve"]
     out["problem"] = {"nodes": int(len(p.w)), "links": int(len(p.link_up0)),

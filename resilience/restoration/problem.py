@@ -197,10 +197,11 @@ def _around(x, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp):  # pragm
 
 
 @njit(cache=True)
-def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_back, link_up0,
-           gen_at, pbs_at, sat_at, fix_node_at, fix_link_at, is_root, ctype, ctarget):
-    # pragma: no cover - compiled
-    # the state at t with every committed action done; then each candidate's immediate gain
+def _state(t, indptr, nbr, eid, roots, wp, broken, power_until, grid_back, link_up0, gen_at,
+           pbs_at, sat_at, fix_node_at, fix_link_at):  # pragma: no cover - compiled
+    # the state at t with every committed action done: served (seen), alive, carrying links,
+    # covered by a portable base station, and the components of the alive, unserved nodes over
+    # carrying links with their uncovered weight (comp: -1 for served or dead nodes)
     n = wp.shape[0]
     seen = np.zeros(n, np.bool_)
     queue = np.empty(n, np.int64)
@@ -209,7 +210,6 @@ def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_bac
     covered = np.empty(n, np.bool_)
     for v in range(n):
         covered[v] = pbs_at[v] <= t
-    # components of the alive, unserved nodes over carrying links, with their uncovered weight
     comp = np.full(n, -1, np.int64)
     cw = np.zeros(n, np.float64)
     c = 0
@@ -231,11 +231,20 @@ def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_bac
                     queue[tail] = u
                     tail += 1
         c += 1
-    stamp = np.full(max(c, 1), -1, np.int64)
-    nc = ctype.shape[0]
+    return seen, alive, lok, covered, comp, cw[: max(c, 1)]
+
+
+@njit(cache=True)
+def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid_back, gen_at,
+                sat_at, fix_node_at, is_root, ctype, ctarget, seen, alive, lok, covered, comp,
+                cw):  # pragma: no cover - compiled
+    # each candidate's immediate gain in the state, and its potential once one more piece is in
+    stamp = np.full(cw.shape[0], -1, np.int64)
+    nc = cand.shape[0]
     gain = np.zeros(nc, np.float64)
-    pot = np.zeros(nc, np.float64)  # the gain once one more missing piece is in place
-    for i in range(nc):
+    pot = np.zeros(nc, np.float64)
+    for j in range(nc):
+        i = cand[j]
         typ = ctype[i]
         x = ctarget[i]
         g = 0.0
@@ -276,8 +285,46 @@ def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_bac
                     g = cw[comp[x]]
                 elif sat_at[x] > t:
                     q = _around(x, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
-        gain[i] = g
-        pot[i] = q
+        gain[j] = g
+        pot[j] = q
+    return gain, pot
+
+
+@njit(cache=True)
+def _claim(typ, x, indptr, nbr, eid, eu, ev, seen, alive, lok, covered, comp, cw):
+    # pragma: no cover - compiled
+    # what a dispatched action takes for itself in the state of the moment: the components it
+    # brings back are worth nothing to the next action decided at the same moment
+    if typ == 0:
+        for y in (eu[x], ev[x]):
+            if not seen[y] and comp[y] >= 0:
+                cw[comp[y]] = 0.0
+    elif typ == 3:
+        covered[x] = True
+    else:
+        if comp[x] >= 0:
+            cw[comp[x]] = 0.0
+        if typ != 4:
+            covered[x] = True
+            for k in range(indptr[x], indptr[x + 1]):
+                u = nbr[k]
+                if lok[eid[k]] and comp[u] >= 0:
+                    cw[comp[u]] = 0.0
+
+
+@njit(cache=True)
+def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_back, link_up0,
+           gen_at, pbs_at, sat_at, fix_node_at, fix_link_at, is_root, ctype, ctarget):
+    # pragma: no cover - compiled
+    # the state at t with every committed action done; then each candidate's immediate gain
+    seen, alive, lok, covered, comp, cw = _state(t, indptr, nbr, eid, roots, wp, broken,
+                                                 power_until, grid_back, link_up0, gen_at, pbs_at,
+                                                 sat_at, fix_node_at, fix_link_at)
+    cand = np.arange(ctype.shape[0])
+    gain, pot = _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until,
+                            grid_back, gen_at, sat_at, fix_node_at, is_root, ctype, ctarget,
+                            seen, alive, lok, covered, comp, cw)
+    n = wp.shape[0]
     # out[v]: what a baseline sees (the element is out): for nodes unserved & uncovered
     out = np.empty(n, np.bool_)
     for v in range(n):
@@ -415,6 +462,33 @@ class RestorationProblem:
         return {"subscriber_hours_lost": float(total), "times": times, "lost": lost,
                 "served_subscribers": served + self.w_outside}
 
+    def state(self, t: float, arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The state at ``t`` with the actions of ``arrs`` (:meth:`action_arrays`) done:
+        ``(seen, alive, lok, covered, comp, cw)`` (served nodes, alive nodes, carrying links,
+        covered by a portable base station, component of each alive unserved node and the
+        uncovered weight of each component). One BFS and one labelling (O(n' + m'))."""
+        gen, pbs, sat, fixn, fixl = arrs
+        return _state(float(t), self.indptr, self.nbr, self.eid, self.roots, self.wp, self.broken,
+                      self.power_until, self.grid_back, self.link_up0, gen, pbs, sat, fixn, fixl)
+
+    def gains_in(self, t: float, cand: np.ndarray, st: tuple[np.ndarray, ...],
+                 arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Gain and potential gain of candidates ``cand`` in the state ``st`` (:meth:`state`):
+        O(len(cand) x degree), no BFS."""
+        gen, _pbs, sat, fixn, _fixl = arrs
+        seen, alive, lok, covered, comp, cw = st
+        return _cand_gains(float(t), np.asarray(cand, np.int64), self.indptr, self.nbr, self.eid,
+                           self.eu, self.ev, self.wp, self.broken, self.power_until,
+                           self.grid_back, gen, sat, fixn, self.is_root, self.ctype, self.ctarget,
+                           seen, alive, lok, covered, comp, cw)
+
+    def claim(self, c: int, st: tuple[np.ndarray, ...]) -> None:
+        """Mark in the state ``st`` what candidate ``c`` brings back, so that the next decision
+        at the same moment does not count it again (in place)."""
+        seen, alive, lok, covered, comp, cw = st
+        _claim(int(self.ctype[c]), int(self.ctarget[c]), self.indptr, self.nbr, self.eid, self.eu,
+               self.ev, seen, alive, lok, covered, comp, cw)
+
     def gains(self, t: float, done: dict[int, float] | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """Immediate gain of every candidate in the state at ``t`` with the actions ``done``
         (all taken as complete), the out mask, alive nodes, carrying links, and the potential
@@ -427,12 +501,12 @@ class RestorationProblem:
                       gen, pbs, sat, fixn, fixl, self.is_root, self.ctype, self.ctarget)
 
 
-def _grid_back_hours(G: nx.MultiGraph, csr: CSRGraph, off: set[str]) -> np.ndarray:
+def _grid_back_hours(gattrs: dict[str, Any], csr: CSRGraph, off: set[str]) -> np.ndarray:
     """Hours until grid power is back at each node (0: on now; ``inf``: unknown)."""
     import pandas as pd
 
-    feeds = G.graph.get("power_feeds") or {}
-    as_of = G.graph.get("as_of")
+    feeds = gattrs.get("power_feeds") or {}
+    as_of = gattrs.get("as_of")
     back = {}
     for f in off:
         eta = (feeds.get(f) or {}).get("expected_restore_at")
@@ -464,7 +538,7 @@ def _priorities(csr: CSRGraph, resources: Resources, priority: dict[str, float] 
 
 
 def build_problem(
-    G: nx.MultiGraph,
+    G: nx.MultiGraph | None,
     resources: Resources,
     *,
     horizon_h: float = 72.0,
@@ -477,8 +551,9 @@ def build_problem(
 
     Parameters
     ----------
-    G : networkx.MultiGraph
-        The network with its state (never modified).
+    G : networkx.MultiGraph or None
+        The network with its state (never modified); ``None`` when ``csr`` is the compiled
+        model (:func:`resilience.api.load_model`), whose ``graph`` attributes are read instead.
     resources : Resources
         Depots, crews, equipment, road closures, priorities.
     horizon_h : float
@@ -489,7 +564,8 @@ def build_problem(
     priority : dict, optional
         Node id to priority weight, on top of the resources file's ``priorities``.
     csr : CSRGraph, optional
-        ``to_csr(G)`` computed beforehand.
+        ``to_csr(G)`` computed beforehand, or the compiled model of the store (then ``G`` may
+        be ``None``): reading a million-node graph into arrays is most of the build time.
 
     Returns
     -------
@@ -513,7 +589,10 @@ def build_problem(
 
     if not (0 < horizon_h < math.inf):
         raise ValueError(f"horizon must be a finite number of hours > 0, not {horizon_h}")
+    if G is None and csr is None:
+        raise ValueError("build_problem needs the graph or its compiled CSR")
     csr = csr if csr is not None else to_csr(G)
+    gattrs = G.graph if G is not None else csr.graph
     n_full = csr.n
     a = csr.attrs
     node_up = csr.node_up.copy()
@@ -524,14 +603,14 @@ def build_problem(
     broken = ~node_up & ~gone
     if failed_nodes is not None:
         broken |= np.asarray(failed_nodes, bool)
-    feeds = G.graph.get("power_feeds") or {}
+    feeds = gattrs.get("power_feeds") or {}
     off = {f for f, s in feeds.items() if (s or {}).get("state") == "off"}
     on_battery, generator = a.is_("power", "battery"), a.is_("power", "generator")
     grid_cut = a.is_in("power_feed", off - {""})
     runs_down = on_battery | (grid_cut & ~generator)
     power_until = np.where(runs_down, battery_hours_left(csr), np.inf)
     power_until[gone] = 0.0
-    grid_back = np.where(grid_cut | gone | on_battery, _grid_back_hours(G, csr, off), 0.0)
+    grid_back = np.where(grid_cut | gone | on_battery, _grid_back_hours(gattrs, csr, off), 0.0)
     grid_back[~(grid_cut | gone | on_battery)] = np.inf  # never lost: no return needed
     # a node losing power with no grid feed info: unknown return
     # stable part: served throughout the horizon whatever is done
@@ -578,7 +657,7 @@ def build_problem(
     wp = np.where(boundary[sub], 0.0, wp)
 
     # road access over the whole network: links other than satellite, roads open
-    road_h = resources.road_hours(G.graph.get("as_of"))
+    road_h = resources.road_hours(gattrs.get("as_of"))
     medium = csr.link_medium
     not_sat = medium != "satellite"
     closed_at = np.zeros(csr.m)  # hours until each link's roads are all open
@@ -598,7 +677,7 @@ def build_problem(
     # candidates
     ct, tg, acc_a, acc_b, copen, cfail, csub = [], [], [], [], [], [], []
     obs = a.observed_us
-    as_of = G.graph.get("as_of")
+    as_of = gattrs.get("as_of")
     now_us = pd.Timestamp(as_of).value // 1000 if as_of is not None else 0
     fail_node = np.where(node_up[sub] & ~broken[sub] & (pu > 0), pu, 0.0)
     seen_h = np.where(obs[sub] > np.iinfo(np.int64).min, (obs[sub] - now_us) / 3.6e9, 0.0)

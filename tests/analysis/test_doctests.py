@@ -29,6 +29,10 @@ MODULES = [
     "resilience.topology.index",
     "resilience.topology.model",
     "resilience.live",
+    "resilience.restoration",
+    "resilience.restoration.planner",
+    "resilience.restoration.problem",
+    "resilience.restoration.resources",
 ]
 
 

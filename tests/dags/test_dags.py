@@ -16,7 +16,8 @@ import pytest
 from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES, missing
 from tests.dags.conftest import ROOT
 
-DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif"}
+DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif",
+           "resilience_restore"}
 
 _RUNS = iter(range(10_000))
 
@@ -69,6 +70,7 @@ def test_dag_policy(dagbag, dag_id):
 def test_dag_files_import_no_heavy_libraries_at_parse_time():
     code = ("import sys; sys.path.insert(0, " + repr(str(ROOT / "dags")) + ")\n"
             "import resilience_ingest, resilience_analyze, resilience_report, resilience_whatif\n"
+            "import resilience_restore\n"
             "heavy = {'pandas', 'networkx', 'great_expectations', 'numba'}\n"
             "print(sorted(heavy & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
