@@ -5,8 +5,8 @@
 #  2. images (tests/stack/build-images.sh): a Debian bookworm base from debootstrap, stand-ins for
 #     postgres/redis/prometheus/alertmanager/pushgateway from Debian packages, and the project
 #     image from the real Dockerfile;
-#  3. the secrets: .env.example as shipped is refused by docker-compose; with generated secrets it
-#     is accepted; the image's secrets-check refuses a short one;
+#  3. secret handling (.env.example as shipped is refused by docker-compose; with generated
+#     values it is accepted; the image's secrets-check refuses a short one);
 #  4. `docker-compose up -d` of the real docker-compose.yml plus tests/stack/docker-compose.stack-test.yml
 #     (images and host networking only; in place of docker-compose.override.yml, which only
 #     publishes host ports), every health check awaited (bounded);
@@ -94,7 +94,7 @@ tests/stack/build-images.sh
 image_size=$("$DOCKER" image inspect -f '{{.Size}}' "$RESILIENCE_IMAGE")
 log "images ready in $((SECONDS - t0)) s; $RESILIENCE_IMAGE is $((image_size / 1000000)) MB"
 
-# --- secrets: refused as shipped, accepted when generated -----------------------------------
+# --- the secrets, refused as shipped, accepted when generated ---------------------------------
 cp .env.example "$run/.env"
 if compose_prod config -q >"$run/config.log" 2>&1; then
   fail "docker-compose accepted .env.example as shipped: a placeholder or empty secret would be accepted"
@@ -131,12 +131,12 @@ compose config -q || fail "docker-compose config refused the stack test's overri
 set -a; . "$run/.env"; set +a
 if "$DOCKER" run --rm --network none --entrypoint /usr/local/bin/resilience-check-secrets \
      -e POSTGRES_PASSWORD -e AIRFLOW_DB_PASSWORD -e RESILIENCE_DB_PASSWORD -e AIRFLOW_ADMIN_PASSWORD \
-     -e AIRFLOW_FERNET_KEY -e AIRFLOW_API_SECRET_KEY -e GRAFANA_ADMIN_PASSWORD -e AIRFLOW_JWT_SECRET=too-short-for-hs512 \
+     -e AIRFLOW_FERNET_KEY -e AIRFLOW_API_SECRET_KEY -e GRAFANA_ADMIN_PASSWORD -e "AIRFLOW_JWT_SECRET=${AIRFLOW_JWT_SECRET:0:19}" \
      "$RESILIENCE_IMAGE" >"$run/secrets-check.log" 2>&1; then
   fail "the image's secrets-check accepted a 19-character JWT secret"
 fi
 grep -q "AIRFLOW_JWT_SECRET is too short" "$run/secrets-check.log" || { cat "$run/secrets-check.log" >&2; fail "secrets-check failed for another reason"; }
-log "secrets: .env.example as shipped refused; generated secrets accepted; a short JWT secret refused"
+log "secret handling: .env.example as shipped refused, generated values accepted, a short JWT secret refused"
 
 # --- up -----------------------------------------------------------------------------------
 "$PY" tests/stack/webhook_sink.py --host 127.0.0.1 --port 9099 --out "$run/alerts.jsonl" &

@@ -136,11 +136,12 @@ def check_pipeline(timeout: float) -> None:
         return len(have) == len(want) or Pending(f"pushgateway has {have} of {want}")
     wait_until(pushed, 120, "the pipeline's metrics on the Pushgateway")
 
-    def rows_scraped():
-        got = prom_query('resilience_pipeline_last_rows_accepted{job="pushgateway", dag_id="resilience_ingest"} > 0')
-        return got or Pending("not scraped yet")
-    rows = wait_until(rows_scraped, 120, "Prometheus to scrape the pipeline's metrics from the Pushgateway")
-    log(f"Pushgateway holds the pipeline's metrics; Prometheus scraped them ({rows[0]['value'][1]} rows accepted by the ingest)")
+    def scraped_from_pushgateway():  # honor_labels: the pushed job label is kept
+        got = prom_query('resilience_pipeline_last_success_timestamp_seconds{job="resilience_pipeline"}')
+        dags = sorted(r["metric"].get("dag_id", "") for r in got)
+        return ({"resilience_ingest", "resilience_analyze"} <= set(dags) and dags) or Pending(f"dag_ids {dags}")
+    dags = wait_until(scraped_from_pushgateway, 120, "Prometheus to scrape the pipeline's metrics from the Pushgateway")
+    log(f"Pushgateway holds the pipeline's metrics; Prometheus scraped them for {', '.join(dags)}")
 
     from resilience.exporter.dashboards import panel_queries
 
