@@ -241,6 +241,14 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
     """The current network as the pipeline holds it: columns and CSR arrays compiled straight
     from the store (:func:`resilience.topology.compiled.compile_network`), no networkx object.
     Every snapshot analysis runs on it; :func:`load_graph` gives the same network as networkx.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> url = init(f"sqlite:///{tempfile.mkdtemp()}/r.db")
+    >>> m = load_model(db_url=url)
+    >>> m.n, m.m, sorted(m.graph)
+    (0, 0, ['as_of', 'newest_observed', 'power_feeds'])
     """
     from resilience.topology.compiled import compile_network
 
