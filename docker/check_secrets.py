@@ -26,6 +26,8 @@ SECRETS: dict[str, tuple[int, bool]] = {
     "AIRFLOW_API_SECRET_KEY": (32, False),
     "AIRFLOW_JWT_SECRET": (64, False),  # an HS512 key: at least the hash's 64 bytes (RFC 7518 3.2)
     "GRAFANA_ADMIN_PASSWORD": (16, False),
+    "RESILIENCE_RECEIVER_TOKEN": (32, False),
+    "RESILIENCE_SNMP_COMMUNITIES": (16, False),
 }
 FERNET = "AIRFLOW_FERNET_KEY"
 

@@ -34,11 +34,12 @@ export DOCKER
 PY=$root/.venv/bin/python; [ -x "$PY" ] || fail "no .venv: run make venv"
 
 # Ports the stack listens on with host networking (and the webhook sink's 9099).
-ports="5432 6379 8080 8793 8794 8974 9090 9091 9093 9099 9108"
+ports="5432 6379 8080 8793 8794 8974 9090 9091 9093 9099 9108 9110"
 busy=""
 for p in $ports; do
   if ss -Htln "sport = :$p" | grep -q .; then busy+=" $p"; fi
 done
+if ss -Huln "sport = :9162" | grep -q .; then busy+=" 9162/udp"; fi
 [ -z "$busy" ] || fail "ports in use:$busy (the stack runs with host networking on 127.0.0.1: stop what listens there; ss -ltnp)"
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/resilience-stack.XXXXXX")
@@ -114,6 +115,8 @@ values = {
     "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
     "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(24),
     "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
+    "RESILIENCE_RECEIVER_TOKEN": secrets.token_urlsafe(32),
+    "RESILIENCE_SNMP_COMMUNITIES": secrets.token_urlsafe(24),
     "RESILIENCE_ALERT_WEBHOOK_URL": "http://alert-receiver:9099/alerts",
     "RESILIENCE_INBOX_DIR": inbox,
 }
@@ -131,7 +134,8 @@ compose config -q || fail "docker-compose config refused the stack test's overri
 set -a; . "$run/.env"; set +a
 if "$DOCKER" run --rm --network none --entrypoint /usr/local/bin/resilience-check-secrets \
      -e POSTGRES_PASSWORD -e AIRFLOW_DB_PASSWORD -e RESILIENCE_DB_PASSWORD -e AIRFLOW_ADMIN_PASSWORD \
-     -e AIRFLOW_FERNET_KEY -e AIRFLOW_API_SECRET_KEY -e GRAFANA_ADMIN_PASSWORD -e "AIRFLOW_JWT_SECRET=${AIRFLOW_JWT_SECRET:0:19}" \
+     -e AIRFLOW_FERNET_KEY -e AIRFLOW_API_SECRET_KEY -e GRAFANA_ADMIN_PASSWORD \
+     -e RESILIENCE_RECEIVER_TOKEN -e RESILIENCE_SNMP_COMMUNITIES -e "AIRFLOW_JWT_SECRET=${AIRFLOW_JWT_SECRET:0:19}" \
      "$RESILIENCE_IMAGE" >"$run/secrets-check.log" 2>&1; then
   fail "the image's secrets-check accepted a 19-character JWT secret"
 fi
@@ -181,8 +185,18 @@ log "every service healthy $t_healthy s after up -d"
 # Loopback only: nothing of the stack listens on another address (Airflow's log servers, which
 # bind every address, are off: the containers share the logs volume).
 wide=$(ss -Htln | awk '{print $4}' | grep -Ev '^(127\.0\.0\.1|\[::1\]|\[::ffff:127\.0\.0\.1\]):' \
-       | grep -E ":(5432|6379|8080|8793|8794|8974|9090|9091|9093|9094|9108)$" || true)
+       | grep -E ":(5432|6379|8080|8793|8794|8974|9090|9091|9093|9094|9108|9110)$" || true)
 [ -z "$wide" ] || fail "the stack listens beyond loopback: $wide"
+
+# The alarm receiver: up, and its HTTP endpoints refuse a sender without the token.
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+       --data '{"version":"4","status":"firing","alerts":[]}' http://127.0.0.1:9110/alertmanager)
+[ "$code" = 401 ] || fail "the receiver answered $code (not 401) to an Alertmanager webhook without its token"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+       -H "Authorization: Bearer $RESILIENCE_RECEIVER_TOKEN" \
+       --data '{"version":"4","status":"firing","receiver":"noc","alerts":[]}' http://127.0.0.1:9110/alertmanager)
+case "$code" in 2??) ;; *) fail "the receiver answered $code to an empty Alertmanager webhook with its token" ;; esac
+log "alarm receiver: /healthz ok, a webhook without the token refused (401), with it accepted ($code)"
 
 # --- the pipeline ---------------------------------------------------------------------------
 # The Noto sample: the inventory and the status the morning after the quake (sites out for

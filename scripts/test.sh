@@ -32,3 +32,6 @@ export RESILIENCE_HOME="$run_dir/home"
 mkdir -p "$RESILIENCE_HOME/config" && cp config/resilience.toml "$RESILIENCE_HOME/config/"
 export RESILIENCE_TEST_REQUIRE=postgres,prometheus,chromium,airflow,zoo,snmp
 pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci "$@"
+# The production compose stack, started for real (docs/deploy.md: its own dockerd, images from a
+# debootstrap base, ~11 min with the images built). Full runs only, not a subset.
+if [ $# -eq 0 ]; then scripts/test-stack.sh; fi

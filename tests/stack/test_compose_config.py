@@ -28,7 +28,8 @@ from tests.exporter.conftest import CONFIG
 
 ROOT = CONFIG.parent
 SECRETS = ["POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "RESILIENCE_DB_PASSWORD", "AIRFLOW_FERNET_KEY",
-           "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"]
+           "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+           "RESILIENCE_RECEIVER_TOKEN", "RESILIENCE_SNMP_COMMUNITIES"]
 REQUIRED = [*SECRETS, "AIRFLOW_UID", "RESILIENCE_ALERT_WEBHOOK_URL"]
 
 
@@ -50,6 +51,8 @@ def generated() -> dict[str, str]:
         "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(24),
         "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
+        "RESILIENCE_RECEIVER_TOKEN": secrets.token_urlsafe(32),
+        "RESILIENCE_SNMP_COMMUNITIES": secrets.token_urlsafe(24),
         "RESILIENCE_ALERT_WEBHOOK_URL": "http://alert-receiver:9099/alerts",
     }
 
@@ -116,7 +119,8 @@ def test_generated_secrets_are_accepted_and_checked(resolved):
 
 def test_host_ports_are_loopback_only(resolved):
     published = {n for n, svc in resolved["services"].items() if svc.get("ports")}
-    assert published == {"airflow-apiserver", "exporter", "prometheus", "alertmanager", "pushgateway", "grafana"}
+    assert published == {"airflow-apiserver", "exporter", "receiver", "prometheus", "alertmanager", "pushgateway",
+                         "grafana"}
     for name, svc in resolved["services"].items():
         for p in svc.get("ports", []):
             host_ip = p.get("host_ip") if isinstance(p, dict) else str(p).split(":")[0]
@@ -145,7 +149,7 @@ def test_each_service_gets_only_its_secrets(resolved):
     airflow_db = services["postgres"]["environment"]["AIRFLOW_DB_PASSWORD"]
     airflow_env = services["airflow-scheduler"]["environment"]
     assert airflow_env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
-    for name in ("exporter", "watch"):
+    for name in ("exporter", "watch", "receiver"):
         env = services[name]["environment"]
         assert not [k for k in env if k.startswith("AIRFLOW")], name
         assert superuser not in json.dumps(env) and airflow_db not in json.dumps(env), name
