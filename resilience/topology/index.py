@@ -143,7 +143,7 @@ def _partners(pair_src: np.ndarray, kds: list[dict], adj: list[dict], nodes: lis
     if m == 0:
         return np.zeros(0, np.int64)
     kid = np.fromiter(map(id, kds), np.int64, m)  # id() reads no dict: no memory traffic
-    order = np.argsort(kid, kind="stable")
+    order = np.argsort(kid)  # equal ids come in pairs: their order does not matter
     s = kid[order]
     same = s[1:] == s[:-1]  # entries order[i] and order[i + 1] share their key dict
     if (same[1:] & same[:-1]).any():  # three entries on one dict: not networkx's sharing
