@@ -559,7 +559,8 @@ def _strict_csv(lines: list[str], out: _Body, max_record: int) -> bool:
                     rejects.append((start, lines[start], problem))
                     continue
             elif (_width_problem(len(rec), rec[-1], width) is not None
-                  or sum(len(ln) + 1 for ln in lines[start:end]) > max_record):
+                  or sum(len(ln) + 1 for ln in lines[start:end]) > max_record
+                  or not _spans_by_rfc(lines[start:end])):
                 return False
             rows.append(rec[:width])
             row_lines.append(start + 2)
@@ -569,6 +570,15 @@ def _strict_csv(lines: list[str], out: _Body, max_record: int) -> bool:
     for start, text, problem in rejects:
         out.reject(start + 2, None, text, "row_has_header_width", problem)
     return True
+
+
+def _spans_by_rfc(span: list[str]) -> bool:
+    """Can a value run over these lines by RFC 4180 (quotes only in quoted values, doubled
+    inside)? Then the first and last line hold an odd number of quotes and the lines between an
+    even number. (A quote left open on one line and a quoted value on a later line can make
+    a record of the right width that breaks this.)"""
+    odd = [ln.count('"') % 2 for ln in span]
+    return bool(odd[0] and odd[-1]) and not any(odd[1:-1])
 
 
 def _slow_csv(lines: list[str], out: _Body, max_record: int) -> None:
@@ -613,11 +623,13 @@ def _slow_csv(lines: list[str], out: _Body, max_record: int) -> None:
 def _quoted_span(lines: list[str], i: int, width: int, max_record: int) -> tuple[list[str] | None, int]:
     """A record whose quoted value opened on line ``i`` and closes on a later line:
     (its fields, the index of its last line). (None, j) when the quote is never closed: the
-    lines run out, grow beyond ``max_record``, or line ``j`` is itself a whole record (resync).
+    lines run out, grow beyond ``max_record``, or a record starts at line ``j`` (resync).
 
     A line that closes a quoted value holds an odd number of quote characters (the closing one
-    plus doubled ones); a line with an even number that reads as a whole record on its own is the
-    next record, not the rest of a value.
+    plus doubled ones), and the closing quote ends the value (RFC 4180: a separator or the line
+    end follows it). Before that, a line that is the start of a record of its own (a whole line
+    of the header's width, or a value over a few lines that closes properly) is the next record:
+    the quote on line ``i`` was never closed.
     """
     size = len(lines[i])
     j = i
@@ -629,19 +641,40 @@ def _quoted_span(lines: list[str], i: int, width: int, max_record: int) -> tuple
         size += len(nxt) + 1
         if size > max_record:
             return None, j
-        if nxt.count('"') % 2:
-            if _closed('"' + nxt) is not None:  # the quoted value ends on this line
-                try:  # and really ends there: the closing quote ends the value (RFC 4180)
-                    rec = next(csv.reader([ln + "\n" for ln in lines[i:j + 1]], strict=True))
-                except csv.Error:
-                    return None, j + 1
-                if _width_problem(len(rec), rec[-1], width) is not None:
-                    return None, j + 1
-                return rec, j
-        elif not _blank(nxt):
-            alone = _closed(nxt)
-            if alone is not None and _width_problem(len(alone), alone[-1], width) is None:
-                return None, j  # a whole record on its own: the quote before it was never closed
+        if nxt.count('"') % 2 and _closed('"' + nxt) is not None:  # the quoted value ends here
+            rec = _strict_record(lines[i:j + 1], width)
+            return (rec, j) if rec is not None else (None, j)
+        if not _blank(nxt) and _record_at(lines, j, width, max_record):
+            return None, j
+
+
+_LOOKAHEAD = 20  # lines a value may span when deciding whether a record starts at a line
+
+
+def _strict_record(span: list[str], width: int) -> list[str] | None:
+    """The fields of ``span`` read as exactly one RFC 4180 record of the header's width, or None."""
+    reader = csv.reader([ln + "\n" for ln in span], strict=True)
+    try:
+        rec = next(reader)
+    except (csv.Error, StopIteration):
+        return None
+    if reader.line_num != len(span) or _width_problem(len(rec), rec[-1] if rec else "", width):
+        return None
+    return rec if len(span) == 1 or _spans_by_rfc(span) else None
+
+
+def _record_at(lines: list[str], j: int, width: int, max_record: int) -> bool:
+    """Does a record of the header's width start at line ``j`` (over at most ``_LOOKAHEAD`` lines)?"""
+    if _closed(lines[j]) is not None:
+        return _strict_record(lines[j:j + 1], width) is not None
+    size = len(lines[j])
+    for k in range(j + 1, min(len(lines), j + _LOOKAHEAD)):
+        size += len(lines[k]) + 1
+        if size > max_record:
+            return False
+        if lines[k].count('"') % 2 and _closed('"' + lines[k]) is not None:
+            return _strict_record(lines[j:k + 1], width) is not None
+    return False
 
 
 # --- JSON Lines --------------------------------------------------------------------------------
