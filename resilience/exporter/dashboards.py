@@ -354,8 +354,26 @@ def _pipeline() -> dict:
     b.add("timeseries", "Feed files ingested per hour by kind",
           [_target("sum by (kind) (increase(resilience_ingest_files_total[1h]))", legend="{{kind}}")],
           w=12, h=8)
+    # The alarm receiver (`resilience receive`, its own scrape job): docs/receivers.md
+    _stat(b, "Receiver spool backlog", "sum(resilience_receiver_spool_events)", "short",
+          "Acknowledged alarm events not stored yet (they are safe on disk)",
+          thresholds=[(None, "green"), (1000, "orange"), (10000, "red")])
+    _stat(b, "Receiver store lag p99",
+          "histogram_quantile(0.99, sum by (le) (rate(resilience_receiver_store_lag_seconds_bucket[5m])))", "s",
+          "From an event's arrival to its state in the store",
+          thresholds=[(None, "green"), (5, "orange"), (30, "red")])
+    _stat(b, "Since receiver's last stored batch", "time() - max(resilience_receiver_last_success_timestamp_seconds)",
+          "s", thresholds=[(None, "green"), (600, "orange"), (3600, "red")])
+    _stat(b, "Receiver ingest failures (15 min)", "sum(increase(resilience_receiver_ingest_failures_total[15m]))",
+          thresholds=[(None, "green"), (1, "red")])
+    b.add("timeseries", "Alarm events per second by source and outcome",
+          [_target("sum by (source_type, outcome) (rate(resilience_receiver_events_total[$__rate_interval]))",
+                   legend="{{source_type}} {{outcome}}")], w=12, h=8)
+    b.add("timeseries", "Status rows from alarms: stored and quarantined",
+          [_target("sum by (kind, outcome) (rate(resilience_receiver_rows_total[$__rate_interval]))",
+                   legend="{{kind}} {{outcome}}")], w=12, h=8)
     return _dashboard("resilience-pipeline", "Resilience / Pipeline health", b,
-                      "Airflow DAGs (Pushgateway), ingest counters, exporter health.")
+                      "Airflow DAGs (Pushgateway), ingest counters, exporter health, the alarm receiver.")
 
 
 def build_dashboards() -> dict[str, dict]:

@@ -97,6 +97,7 @@ def stack(tmp_path_factory):
     app = make_exporter(url, ttl=1)
     server, _ = start_server(app, "127.0.0.1", 0)
     procs = []
+    servers = [server]
     try:
         pg_port = free_port()
         pg = subprocess.Popen([pushgateway, f"--web.listen-address=127.0.0.1:{pg_port}"],
@@ -112,6 +113,18 @@ def stack(tmp_path_factory):
             Counter("resilience_pipeline_failures", "", registry=reg).inc(1 if fail else 0)
             push_to_gateway(f"127.0.0.1:{pg_port}", job="resilience_airflow", grouping_key={"dag_id": dag},
                             registry=reg)
+        # The alarm receiver's own metrics, as `resilience receive` serves them (its scrape job)
+        from prometheus_client import start_http_server
+
+        from resilience.receivers.metrics import ReceiverMetrics
+
+        receiver = ReceiverMetrics(CollectorRegistry())
+        receiver.accepted("alertmanager", 3)
+        receiver.rows.labels("node_status", "stored").inc(3)
+        receiver.lag.observe(0.4)
+        receiver.last_success.set(now - 5)
+        rec_server, _ = start_http_server(0, "127.0.0.1", registry=receiver.registry)
+        servers.append(rec_server)
         rules = tmp / "rules"
         shutil.copytree(CONFIG / "prometheus" / "rules", rules)
         prom_port = free_port()
@@ -125,6 +138,8 @@ scrape_configs:
   - job_name: pushgateway
     honor_labels: true
     static_configs: [{{targets: ["127.0.0.1:{pg_port}"]}}]
+  - job_name: resilience_receiver
+    static_configs: [{{targets: ["127.0.0.1:{rec_server.server_port}"]}}]
 """)
         p = subprocess.Popen([prometheus, f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/data",
                               f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
@@ -141,8 +156,9 @@ scrape_configs:
     finally:
         for proc in procs:
             _stop(proc)
-        server.shutdown()
-        server.server_close()
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
 
 
 def test_prometheus_holds_the_snapshot_values(stack):
