@@ -63,6 +63,7 @@ def test_a_file_cut_while_being_written_loses_no_row(tmp_path, encoding):
     before the cut is stored; the whole file delivered afterwards completes the inventory."""
     full_text = CONTRACT_NODES.replace("Wajima 1", "輪島 基地局 1").replace("Kanazawa core", "金沢 コア")
     full = full_text.encode(encoding)
+    full_names = {row.split(",")[3] for row in full_text.splitlines()[1:]}
     header_end = full.index(b"\n") + 1
     jp = full.index("輪島".encode(encoding.replace("-sig", "")))  # cuts inside a multi-byte character, and elsewhere
     cuts = sorted({*range(header_end + 1, len(full) - 1, 41), jp + 1, jp + 2, jp + 4,
@@ -84,9 +85,11 @@ def test_a_file_cut_while_being_written_loses_no_row(tmp_path, encoding):
         assert _count(eng, t.nodes) == r.accepted >= complete_lines - 0
         assert _count(eng, t.quarantine) == r.quarantined
         with eng.connect() as conn:
-            names = set(conn.execute(select(t.nodes.c.name)).scalars())
-        # a name cut mid-character never arrives as mojibake: it is either whole or quarantined
-        assert all(n in full_text or n in full_text.split(",") or "\ufffd" not in n for n in names)
+            stored = [tuple(r) for r in conn.execute(select(t.nodes.c.node_id, t.nodes.c.name, t.nodes.c.power_feed))]
+        # a name cut mid-character never arrives as mojibake, nor cut short: every stored name is
+        # a whole name of the file (a row cut in its name is quarantined as truncated)
+        assert {name for _, name, _ in stored} <= full_names, (cut, stored)
+        assert not any("\ufffd" in v for row in stored for v in row), (cut, stored)
         # then the writer finishes: the whole file is a new delivery and completes the inventory
         whole = tmp_path / f"nodes_{i}_done.csv"
         whole.write_bytes(full)
@@ -187,11 +190,34 @@ def _deliveries(draw) -> list[list[tuple[int, str, str]]]:
     return [f for f in draw(st.permutations(files)) if f]
 
 
+def _expected_history(deliveries: list[list[tuple[int, str, str]]]) -> list[tuple[str, int, str]]:
+    """The history the store must hold, by the rules of DESIGN.md "Storage", replayed file by file:
+    within a file, a node's rows in time order; the first goes to history when it differs from the
+    stored current state (or there is none), each later one when it differs from the row before
+    it; the newest row becomes the current state unless the stored one is newer."""
+    current: dict[str, tuple[int, str]] = {}
+    history = []
+    for rows in deliveries:
+        by_node: dict[str, list[tuple[int, str]]] = {}
+        for m, n, s in sorted(rows, key=lambda r: (r[1], r[0])):
+            by_node.setdefault(n, []).append((m, s))
+        for n, obs in by_node.items():
+            prev = current.get(n)
+            for k, (m, s) in enumerate(obs):
+                before = prev[1] if k == 0 and prev else obs[k - 1][1] if k else None
+                if before is None or before != s:
+                    history.append((n, m, s))
+            if prev is None or obs[-1][0] >= prev[0]:
+                current[n] = obs[-1]
+    return sorted(history)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(deliveries=_deliveries())
 def test_out_of_order_rows_current_keeps_the_newest(engine, contract_files, tmp_path, deliveries):
     """Whatever order rows arrive in (within a file or across files), the current state is the
-    newest observation of each node, and older observations that change state go to history."""
+    newest observation of each node, and history holds exactly the transitions (replayed by
+    :func:`_expected_history`): a row that repeats the state before it adds none."""
     ingest_paths(engine, contract_files)  # second and later examples: already ingested
     with engine.begin() as conn:
         for table in (t.node_status, t.node_status_history):
@@ -201,7 +227,7 @@ def test_out_of_order_rows_current_keeps_the_newest(engine, contract_files, tmp_
         p = tmp_path / f"s{i}.csv"
         p.write_text(STATUS_HEADER + "\n" + "".join(
             f"{(BASE + timedelta(minutes=m)).isoformat()},{n},{s},grid,\n" for m, n, s in rows))
-        r = ingest_file(engine, p)
+        r = ingest_file(engine, p, now=BASE + timedelta(days=1))
         assert (r.accepted, r.quarantined) == (len(rows), 0)
     newest: dict[str, tuple[int, str]] = {}
     for rows in deliveries:
@@ -212,10 +238,9 @@ def test_out_of_order_rows_current_keeps_the_newest(engine, contract_files, tmp_
     assert got == {n: (BASE + timedelta(minutes=m), s) for n, (m, s) in newest.items()}
     with engine.connect() as conn:
         h = t.node_status_history.c
-        hist = {(r[0], _aware(r[1])) for r in conn.execute(select(h.node_id, h.observed_at))}
-    # every node's newest observation is in history unless its state equals what it replaced;
-    # no history row is ever newer than the current state of its node
-    assert all(ts <= got[n][0] for n, ts in hist)
+        hist = sorted((r[0], int((_aware(r[1]) - BASE).total_seconds() // 60), r[2])
+                      for r in conn.execute(select(h.node_id, h.observed_at, h.state)))
+    assert hist == _expected_history(deliveries)
 
 
 def test_older_file_after_newer_goes_to_history_only(engine, contract_files, tmp_path):
@@ -235,29 +260,36 @@ def test_older_file_after_newer_goes_to_history_only(engine, contract_files, tmp
 
 # --- a clock 10 minutes off --------------------------------------------------------------------
 
-def _status_at(tmp_path: Path, name: str, offsets_min: list[float]) -> Path:
-    now = datetime.now(UTC)
+#: The moment the feeds below are checked at (injected: no margin between writing and validating).
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _status_at(tmp_path: Path, name: str, offsets: list[timedelta]) -> Path:
     p = tmp_path / name
     p.write_text(STATUS_HEADER + "\n" + "".join(
-        f"{(now + timedelta(minutes=m)).isoformat(timespec='seconds')},{NODES[i % 5]},up,grid,\n"
-        for i, m in enumerate(offsets_min)))
+        f"{(NOW + d).isoformat(timespec='seconds')},{NODES[i % 5]},up,grid,\n" for i, d in enumerate(offsets)))
     return p
 
 
-def test_feed_clock_ahead_within_tolerance_is_accepted_beyond_is_quarantined(db_url, contract_files, tmp_path, home):
-    """A sender whose clock runs 9 minutes fast (or 10 slow) is accepted; 12 minutes fast is beyond
-    ``future_tolerance_minutes`` (10) and quarantined with a clear reason."""
-    api.ingest(contract_files, db_url=db_url)
-    p = _status_at(tmp_path, "skewed.csv", [9, -10, 12, 60 * 24 * 365])
-    (r,) = api.ingest([p], db_url=db_url)
+def test_feed_clock_ahead_within_tolerance_is_accepted_beyond_is_quarantined(engine, contract_files, tmp_path):
+    """At the injected ``now``: a sender whose clock runs exactly 10 minutes fast (or 10 slow) is
+    accepted; one second more than ``future_tolerance`` (10 minutes) is quarantined, saying why."""
+    ingest_paths(engine, contract_files)
+    tol = timedelta(minutes=10)
+    p = _status_at(tmp_path, "skewed.csv", [tol, -tol, tol + timedelta(seconds=1), timedelta(days=365)])
+    r = ingest_file(engine, p, now=NOW, future_tolerance=tol)
     assert (r.rows, r.accepted, r.quarantined) == (4, 2, 2)
-    q = [x for x in _quarantine(api.engine(db_url)) if x["kind"] == "node_status"]
+    q = [x for x in _quarantine(engine) if x["kind"] == "node_status"]
     assert [x["line"] for x in q] == [4, 5]
     assert all(x["field"] == "observed_at" and "future" in x["reason"] and "clock" in x["reason"] for x in q)
 
 
 def test_future_tolerance_comes_from_the_settings(db_url, contract_files, tmp_path, home, monkeypatch):
     monkeypatch.setenv("RESILIENCE_FUTURE_TOLERANCE_MINUTES", "15")
+    monkeypatch.setattr("resilience.feeds.validate.utc_now", lambda: NOW)  # the clock api.ingest checks at
     api.ingest(contract_files, db_url=db_url)
-    (r,) = api.ingest([_status_at(tmp_path, "skewed.csv", [12, 14, 17])], db_url=db_url)
+    offsets = [timedelta(minutes=15), timedelta(minutes=15, seconds=1), timedelta(minutes=-15)]
+    (r,) = api.ingest([_status_at(tmp_path, "skewed.csv", offsets)], db_url=db_url)
     assert (r.accepted, r.quarantined) == (2, 1)
+    (q,) = [x for x in _quarantine(api.engine(db_url)) if x["kind"] == "node_status"]
+    assert q["line"] == 3 and "future" in q["reason"]

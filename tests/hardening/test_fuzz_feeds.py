@@ -154,12 +154,15 @@ def graphml_files(draw) -> bytes:
     return data
 
 
-def _read(tmp_path: Path, name: str, data: bytes) -> RawFeed | None:
+def _read(tmp_path: Path, name: str, data: bytes, *, well_formed: bool = False) -> RawFeed | None:
+    """The file read, or None when it is refused (BadInput naming it, on one line); a
+    ``well_formed`` file is never refused."""
     p = tmp_path / name
     p.write_bytes(data)
     try:
         raw = read_feed(p)
     except BadInput as exc:
+        assert not well_formed, f"a well-formed file was refused: {exc}"
         assert str(p) in str(exc) and "\n" not in exc.message
         return None
     assert raw.rows_read == len(raw.frame) + len(raw.rejects) + (0 if raw.graph_links is None else len(raw.graph_links))
@@ -180,9 +183,9 @@ def test_csv_any_shape_reads_or_is_refused(tmp_path, f):
 @given(f=csv_files(exact=True))
 def test_well_formed_csv_in_every_encoding_keeps_every_row(tmp_path, f):
     data, n = f
-    raw = _read(tmp_path, "feed.csv", data)
-    if raw is not None and n is not None:
-        assert raw.rows_read == n and not raw.rejects
+    raw = _read(tmp_path, "feed.csv", data, well_formed=n is not None)
+    if n is not None:
+        assert raw.rows_read == n and not raw.rejects and len(raw.frame) == n
 
 
 @fuzz(700)
@@ -217,11 +220,15 @@ def inventory_engine(tmp_path_factory):
     eng.dispose()
 
 
-def _ingest_ledger(engine, path: Path) -> None:
+def _ingest_ledger(engine, path: Path, rows: int | None = None) -> None:
+    """Ingest ``path``: refused (BadInput), or the ledger balances in the result and the tables.
+    A file known to hold ``rows`` well-formed records is never refused and counts them all."""
     try:
         r = ingest_file(engine, path)
-    except BadInput:
+    except BadInput as exc:
+        assert rows is None, f"a well-formed file was refused: {exc}"
         return
+    assert rows is None or r.rows == rows
     assert r.rows == r.accepted + r.quarantined
     with engine.connect() as conn:
         ff = conn.execute(select(t.feed_files).where(t.feed_files.c.sha256 == r.sha256)).mappings().one()
@@ -234,8 +241,9 @@ def _ingest_ledger(engine, path: Path) -> None:
 @fuzz(250)
 @given(kind=st.sampled_from(["csv", "exact", "jsonl", "graphml"]), data=st.data())
 def test_ingest_ends_in_stored_quarantined_or_refused(inventory_engine, tmp_path, kind, data):
-    strategy = {"csv": csv_files().map(lambda f: f[0]), "exact": csv_files(exact=True).map(lambda f: f[0]),
-                "jsonl": jsonl_files(), "graphml": graphml_files()}[kind]
+    strategy = {"csv": csv_files().map(lambda f: (f[0], None)), "exact": csv_files(exact=True),
+                "jsonl": jsonl_files().map(lambda d: (d, None)), "graphml": graphml_files().map(lambda d: (d, None))}[kind]
+    content, rows = data.draw(strategy)
     p = tmp_path / f"feed.{kind}"
-    p.write_bytes(data.draw(strategy))
-    _ingest_ledger(inventory_engine, p)
+    p.write_bytes(content)
+    _ingest_ledger(inventory_engine, p, rows)
