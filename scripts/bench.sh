@@ -15,4 +15,9 @@ python benchmarks/synthetic.py
 python benchmarks/blast_radius.py
 python benchmarks/ingest.py --sites "$SITES"
 python benchmarks/exporter.py
-if [ -f benchmarks/scale.py ]; then python benchmarks/scale.py --sites "$SITES"; fi
+python benchmarks/scale.py --sites "$SITES"
+python benchmarks/peers.py --sites "$SITES" --repeats 3
+python benchmarks/receiver.py
+python benchmarks/restoration.py
+python benchmarks/hardening.py --skip-synthetic
+# Feed latency needs the running pipeline (make up): python benchmarks/feed_latency.py
