@@ -274,15 +274,10 @@ def read_ensemble(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any
     >>> read_ensemble(p)[0][0]["weight"]
     2
     """
-    import yaml
+    from resilience.yamlfile import read_yaml_file
 
     p = Path(path)
-    try:
-        d = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{p}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{p}: not YAML: {exc}") from None
+    d = read_yaml_file(p, what="scenario ensemble")
     if not isinstance(d, dict):
         raise ValueError(f"{p}: must be a mapping (a scenario, or an ensemble with 'scenarios')")
     if "scenarios" not in d:

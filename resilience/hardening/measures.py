@@ -234,15 +234,10 @@ def load_catalogue(path: str | Path) -> Catalogue:
     >>> load_catalogue(p).largest
     'g'
     """
-    import yaml
+    from resilience.yamlfile import read_yaml_file
 
     p = Path(path)
-    try:
-        d = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{p}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{p}: not YAML: {exc}") from None
+    d = read_yaml_file(p, what="measures")
     try:
         return catalogue_from_dict(d)
     except ValueError as exc:

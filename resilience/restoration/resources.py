@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from resilience.topology.model import MEDIA, NODE_KINDS
+from resilience.yamlfile import read_yaml_file
 
 __all__ = [
     "ACTIONS",
@@ -371,24 +372,8 @@ def load_resources(path: str | Path) -> Resources:
     ...
     ValueError: /nonexistent.yaml: cannot read the resources file (No such file or directory)
     """
-    import yaml
-
     p = Path(path)
-    try:
-        with p.open("rb") as f:
-            raw = f.read(MAX_RESOURCES_BYTES + 1)
-    except OSError as e:
-        raise ValueError(f"{p}: cannot read the resources file ({e.strerror or type(e).__name__})") from None
-    if len(raw) > MAX_RESOURCES_BYTES:
-        raise ValueError(f"{p}: larger than {MAX_RESOURCES_BYTES // 2**20} MB: not a resources file")
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"{p}: not UTF-8 text: not a resources file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"{p}{where}: not YAML ({getattr(e, 'problem', None) or 'invalid'})") from None
+    data = read_yaml_file(p, what="resources", max_bytes=MAX_RESOURCES_BYTES)
     if not isinstance(data, dict):
         raise ValueError(f"{p}: not a resources file: a YAML mapping (depots, crews, equipment) is expected")
     return resources_from_dict(data, source=str(p))

@@ -21,14 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from resilience.scenarios.base import Scenario
 from resilience.scenarios.earthquake import Earthquake
 from resilience.scenarios.explicit import ExplicitFailure
 from resilience.scenarios.power import PowerOutage
 from resilience.scenarios.region import RegionFailure
 from resilience.scenarios.srlg import SRLGCut
+from resilience.yamlfile import read_yaml_file
 
 __all__ = ["SCENARIO_TYPES", "MAX_SCENARIO_BYTES", "scenario_from_dict", "read_scenario_file",
            "load_scenario"]
@@ -80,24 +79,7 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     ValueError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
     """
     p = Path(path)
-    try:
-        with p.open("rb") as f:
-            raw = f.read(MAX_SCENARIO_BYTES + 1)
-    except OSError as e:
-        raise ValueError(f"{p}: cannot read the scenario file ({e.strerror or type(e).__name__})") from None
-    if len(raw) > MAX_SCENARIO_BYTES:
-        raise ValueError(f"{p}: larger than {MAX_SCENARIO_BYTES // 2**20} MB: not a scenario file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{p}: not UTF-8 text: not a scenario file") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise ValueError(f"{p}{where}: not a YAML scenario ({problem})") from None
+    data = read_yaml_file(p, what="scenario", max_bytes=MAX_SCENARIO_BYTES)
     if not isinstance(data, dict):
         raise ValueError(f"{p}: not a scenario: a YAML mapping with a 'type' is expected")
     return data

@@ -24,6 +24,7 @@ MODULES = [
     "resilience.scenarios.srlg",
     "resilience.scenarios.earthquake",
     "resilience.scenarios.loader",
+    "resilience.yamlfile",
     "resilience.store.snapshots",
     "resilience.topology.graph",
     "resilience.topology.index",
