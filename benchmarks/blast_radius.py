@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import gc
 import resource
-import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import timed  # noqa: E402
 from resilience.analysis import (  # noqa: E402
     battery_forecast,
     blast_radius,
@@ -44,17 +43,6 @@ KDL = [
     ROOT / "tests" / "data" / "topologyzoo" / "Kdl.graphml",
 ]
 
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time over repeats (seconds) and the last result."""
-    times = []
-    out = None
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def brute_force(G: nx.MultiGraph, roots: list[str]) -> dict:

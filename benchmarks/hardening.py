@@ -18,8 +18,6 @@ Targets: Noto (200 samples) under 60 s; 1M sites (50 samples) under 15 min.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import timed  # noqa: E402
 from resilience.analysis import to_csr  # noqa: E402
 from resilience.hardening import (  # noqa: E402
     Ensemble,
@@ -47,15 +46,6 @@ NOTO_S, SYNTH_S = 60.0, 900.0
 CAT = ROOT / "config/hardening/measures.yaml"
 
 
-def median_time(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
 
 def report(name: str, G, entries, runs: int, budget: float, repeats: int, target: float, keep=None) -> bool:
     cat = load_catalogue(CAT)
@@ -65,8 +55,8 @@ def report(name: str, G, entries, runs: int, budget: float, repeats: int, target
         ens = build_ensemble(G, csr, entries, runs=runs, horizon_h=168)
         return build_hardening_problem(G, ens, csr=csr).expected_loss()
 
-    t_none, _ = median_time(none_only, repeats)
-    t_plan, r = median_time(lambda: plan_hardening(G, cat, entries, budget=budget, runs=runs, horizon_h=168,
+    t_none, _ = timed(none_only, repeats)
+    t_plan, r = timed(lambda: plan_hardening(G, cat, entries, budget=budget, runs=runs, horizon_h=168,
                                                    internals=keep), repeats)
     b = r["baseline_loss"]
     print(f"\n{name}: {r['samples']} samples, {r['candidates']:,} candidates, {len(r['plan']):,} measures bought "

@@ -26,11 +26,8 @@ answer costs what the peer's yes/no per node costs.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import timed  # noqa: E402
 from resilience.analysis.blast import blast_arrays, blast_radius  # noqa: E402
 from resilience.topology.compiled import compile_network  # noqa: E402
 from resilience.topology.index import invalidate_csr  # noqa: E402
-
-
-def timed(fn: Callable[[], Any], repeats: int, before: Callable[[], None] | None = None) -> tuple[float, Any]:
-    """Median wall time (seconds) over ``repeats`` and the last result; ``before`` runs untimed
-    before each repeat."""
-    times, out = [], None
-    for _ in range(repeats):
-        if before is not None:
-            before()
-        gc.collect()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def plain_networkx(model: Any) -> nx.MultiGraph:

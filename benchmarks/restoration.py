@@ -16,8 +16,6 @@ Target: planning at 1M sites (10,000 out, 500 resources) in under 10 s.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmarks.timing import timed  # noqa: E402
 from resilience.restoration import (  # noqa: E402
     build_problem,
     load_resources,
@@ -39,15 +38,6 @@ from resilience.restoration.planner import best_schedule  # noqa: E402
 
 BUDGET_S = 10.0
 
-
-def median_time(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def losses(p) -> dict[str, float]:
@@ -63,10 +53,10 @@ def report(name: str, G, res, repeats: int, budget: float | None = None) -> bool
 
     # the graph read into arrays once: the API passes the compiled model of the store it
     # already holds (resilience.api.load_model), so that is not part of planning
-    t_csr, csr = median_time(lambda: to_csr(G), 1)
-    t_build, p = median_time(lambda: build_problem(G, res, horizon_h=72, csr=csr), repeats)
-    t_plan, acts = median_time(lambda: best_schedule(p), repeats)
-    t_near, _ = median_time(lambda: schedule(p, "nearest"), repeats)
+    t_csr, csr = timed(lambda: to_csr(G), 1)
+    t_build, p = timed(lambda: build_problem(G, res, horizon_h=72, csr=csr), repeats)
+    t_plan, acts = timed(lambda: best_schedule(p), repeats)
+    t_near, _ = timed(lambda: schedule(p, "nearest"), repeats)
     ls = losses(p)
     total = t_build + t_plan
     print(f"\n{name}: reading the networkx graph into arrays (to_csr, not needed from the store) "

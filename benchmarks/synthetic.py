@@ -11,12 +11,9 @@ Target (the former test budget): 20,000 sites generated and written in under 20 
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,19 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
+from benchmarks.timing import timed  # noqa: E402
 from resilience.sample import generate_synthetic, write_synthetic  # noqa: E402
 
 BUDGET = {20_000: 20.0}  # sites: seconds
 
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -58,8 +47,8 @@ def main() -> int:
             def generator(n=n) -> None:
                 write_synthetic(generate_synthetic(n, seed=0), work / "gen")
 
-            base = median_time(baseline, args.repeats)
-            full = median_time(generator, args.repeats)
+            base, _ = timed(baseline, args.repeats)
+            full, _ = timed(generator, args.repeats)
             budget = BUDGET.get(n)
             verdict = "" if budget is None else (f"< {budget:.0f} s met" if full < budget else
                                                  f"< {budget:.0f} s MISSED")
