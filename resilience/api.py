@@ -612,12 +612,10 @@ def restore(
     plan["snapshot_id"] = snapshot_id
     plan["resources"] = str(res_path)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"restoration-{snapshot_id if snapshot_id is not None else 'current'}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(plan, default=str, ensure_ascii=False))
-        tmp.replace(path)
+        from resilience.files import write_text_atomic
+
+        name = f"restoration-{snapshot_id if snapshot_id is not None else 'current'}.json"
+        path = write_text_atomic(Path(out_dir) / name, json.dumps(plan, default=str, ensure_ascii=False))
         plan["path"] = str(path)
     return plan
 
@@ -703,11 +701,9 @@ def harden(
     if skipped:
         out["skipped"] = skipped
     if out_dir is not None:
-        d = Path(out_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        path = d / f"hardening-{int(budget)}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(out, default=str, ensure_ascii=False))
-        tmp.replace(path)
+        from resilience.files import write_text_atomic
+
+        path = write_text_atomic(Path(out_dir) / f"hardening-{int(budget)}.json",
+                                 json.dumps(out, default=str, ensure_ascii=False))
         out["path"] = str(path)
     return out

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from resilience.errors import BadInput
+from resilience.files import write_text_atomic
 
 __all__ = [
     "analyze_once",
@@ -246,13 +247,6 @@ def snapshot_operators(snapshot_id: int, *, db_url: str | None = None) -> list[s
     return sorted(o for o in ops if o)
 
 
-def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
 
 def _rows(conn, table, snapshot_id: int, operator: str, order) -> list[dict[str, Any]]:
     from sqlalchemy import select
@@ -294,7 +288,7 @@ def export_operator(
         }
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in operator) or "_"
     path = inside(Path(out_dir), f"{snapshot_id}/{safe}.json")
-    return str(_atomic_write(path, json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True)))
+    return str(write_text_atomic(path, json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True)))
 
 
 def has_inventory(*, db_url: str | None = None) -> bool:
@@ -698,7 +692,7 @@ def run_whatif(
     result, sites = evaluate_whatif(scenario, db_url=db_url)
     out = Path(out_dir)
     doc = {"run_id": run_id, "scenario": dict(scenario), "result": result}
-    js = _atomic_write(out / "result.json", json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+    js = write_text_atomic(out / "result.json", json.dumps(doc, ensure_ascii=False, indent=1, default=str))
     page = render_whatif_html(scenario, result, run_id=run_id, sites=sites)
-    html = _atomic_write(out / "result.html", page)
+    html = write_text_atomic(out / "result.html", page)
     return {"json": str(js), "html": str(html)}

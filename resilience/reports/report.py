@@ -33,9 +33,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +46,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from resilience.analysis.coverage import coverage_warnings
 from resilience.errors import ResilienceError
+from resilience.files import write_text_atomic
 from resilience.reports import charts
 from resilience.reports.escape import csv_safe
 
@@ -855,17 +854,6 @@ def load_report_inputs(
     return {"snapshot": snap, "previous": previous, "history": history, "sites": sites}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def write_report(
     engine: Engine,
@@ -932,6 +920,6 @@ def write_report(
     as_of = pd.Timestamp(inputs["snapshot"].as_of)
     as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
     path = out / f"report-{as_of.strftime('%Y%m%dT%H%M')}.html"
-    _atomic_write(path, html)
-    _atomic_write(out / "latest.html", html)
+    write_text_atomic(path, html)
+    write_text_atomic(out / "latest.html", html)
     return path

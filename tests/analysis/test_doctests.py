@@ -25,6 +25,7 @@ MODULES = [
     "resilience.scenarios.earthquake",
     "resilience.scenarios.loader",
     "resilience.yamlfile",
+    "resilience.files",
     "resilience.store.snapshots",
     "resilience.topology.graph",
     "resilience.topology.index",
