@@ -1,8 +1,9 @@
 """The analysis snapshot: everything the exporter and the reports read, computed in one go.
 
 :func:`compute_snapshot` is pure (graph in, :class:`Snapshot` out); storing and reading it back
-is :mod:`resilience.store.snapshots`. The DataFrames match the snapshot tables of
-:mod:`resilience.store.tables` column for column (minus ``snapshot_id``):
+is :mod:`resilience.store.snapshots`. The snapshot's shape (:class:`Snapshot`, the frames' columns
+and :data:`AGGREGATE_METRICS`) is defined once, in :mod:`resilience.topology.snapshot`, from
+which the snapshot tables of :mod:`resilience.store.tables` derive (plus ``snapshot_id``):
 
 - ``elements``   (``snapshot_elements``) every single point of failure: nodes whose blast radius
   holds another node, links whose radius holds any node; ``kind`` is the node kind or the link
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,14 @@ from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
 from resilience.topology.model import CAUSES
+from resilience.topology.snapshot import (
+    AGGREGATE_COLUMNS,
+    AGGREGATE_METRICS,
+    ELEMENT_COLUMNS,
+    NODES_OUT_COLUMNS,
+    SRLG_COLUMNS,
+    Snapshot,
+)
 
 __all__ = [
     "Snapshot",
@@ -60,157 +68,8 @@ __all__ = [
     "AGGREGATE_COLUMNS",
 ]
 
-ELEMENT_COLUMNS = [
-    "element_type",
-    "element_id",
-    "nodes_lost",
-    "subscribers_lost",
-    "kind",
-    "operator",
-    "prefecture",
-    "municipality",
-]
-SRLG_COLUMNS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden", "hidden_nodes",
-                "hidden_subscribers"]
-NODES_OUT_COLUMNS = [
-    "node_id",
-    "cause",
-    "root_cause",
-    "upstream",
-    "kind",
-    "operator",
-    "prefecture",
-    "municipality",
-    "subscribers",
-    "lat",
-    "lon",
-]
-AGGREGATE_COLUMNS = [
-    "metric",
-    "operator",
-    "prefecture",
-    "municipality",
-    "kind",
-    "state",
-    "cause",
-    "horizon_hours",
-    "value",
-]
-
-#: Metric name -> (labels used, description). Each metric always uses the same labels, so summing
-#: a metric's rows gives its national total (``summary`` holds the totals too).
-AGGREGATE_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
-    "nodes": (
-        ("operator", "prefecture", "kind", "state"),
-        "Nodes in the inventory; state is the latest status (up|down|degraded) or 'unknown'.",
-    ),
-    "subscribers": (
-        ("operator", "prefecture", "kind"),
-        "Subscribers (people or lines) served by the nodes of the inventory.",
-    ),
-    "served_nodes": (
-        ("operator", "prefecture"),
-        "Nodes with a path to a core node over elements that are up.",
-    ),
-    "served_subscribers": (("operator", "prefecture"), "Subscribers of the served nodes."),
-    "nodes_out": (
-        ("operator", "prefecture", "municipality", "cause"),
-        "Nodes that are out (down or not served) by cause "
-        "(power|backhaul|power+backhaul|equipment|unknown).",
-    ),
-    "subscribers_out": (
-        ("operator", "prefecture", "municipality", "cause"),
-        "Subscribers of the out nodes, by cause.",
-    ),
-    "root_cause_nodes_out": (
-        ("operator", "prefecture", "cause"),
-        "Out nodes that are root causes (no upstream outage explains them): what to alert on.",
-    ),
-    "single_homed_nodes": (
-        ("operator", "prefecture", "municipality"),
-        "Served nodes with at least one single point of failure between them and the core.",
-    ),
-    "single_homed_subscribers": (
-        ("operator", "prefecture", "municipality"),
-        "Subscribers of the single-homed nodes.",
-    ),
-    "articulation_points": (
-        ("operator", "prefecture", "kind"),
-        "Nodes that are single points of failure (their failure cuts another served node).",
-    ),
-    "bridges": (
-        ("operator", "prefecture", "kind"),
-        "Links that are single points of failure (kind = medium; location of the downstream end).",
-    ),
-    "hidden_srlgs": (
-        (),
-        "Shared-risk groups with a hidden part: they cut nodes that no single element cuts off.",
-    ),
-    "spofs_cutting_others": (
-        ("operator", "prefecture"),
-        "Single points of failure that cut sites other than their own (every node SPOF, and "
-        "links cutting more than one node).",
-    ),
-    "single_homed_sites": (
-        ("operator", "prefecture"),
-        "Sites that hang on their own access link alone (a link SPOF cutting only that site).",
-    ),
-    "cores": ((), "Core nodes (roots of the analysis); 0 means every blast radius is 0."),
-    "srlgs_cutting": ((), "Shared-risk groups whose failure cuts at least one served node."),
-    "forecast_nodes_out": (
-        ("operator", "prefecture", "horizon_hours"),
-        "Nodes out at the horizon if grid power is not restored (batteries, upstream sites).",
-    ),
-    "forecast_subscribers_out": (
-        ("operator", "prefecture", "horizon_hours"),
-        "Subscribers of the nodes out at the horizon if grid power is not restored.",
-    ),
-}
-
-
-@dataclass
-class Snapshot:
-    """One analysis of the network state (see the module docstring for the frames).
-
-    Attributes
-    ----------
-    as_of : datetime
-        The state's time (``G.graph['as_of']``).
-    created_at : datetime
-        When it was computed.
-    total_nodes, total_subscribers, served_nodes, served_subscribers : int
-    duration_seconds : float
-        Computation time.
-    summary : dict
-        JSON-ready totals: ``nodes_out``, ``subscribers_out``, ``nodes_out_by_cause``,
-        ``root_causes``, ``node_spofs``, ``link_spofs``, ``spofs_cutting_others`` (node SPOFs
-        and links cutting more than one node), ``single_homed_sites`` (sites hanging on their
-        own access link: links cutting exactly one node), ``single_homed_nodes``,
-        ``single_homed_subscribers``, ``srlgs``, ``hidden_srlgs``, ``cores``, ``warnings``
-        (one-line :func:`~resilience.analysis.coverage.coverage_warnings`), ``forecast`` (list
-        of ``{horizon_hours, nodes_out, subscribers_out}``), ``top_elements`` (the ``top_n``
-        largest SPOFs as dicts of ``elements`` rows), ``top_n``.
-    elements, srlgs, nodes_out, aggregates : pandas.DataFrame
-    id : int or None
-        ``snapshots.id`` once stored.
-    status : str
-    """
-
-    as_of: datetime
-    created_at: datetime
-    total_nodes: int
-    total_subscribers: int
-    served_nodes: int
-    served_subscribers: int
-    duration_seconds: float
-    summary: dict[str, Any]
-    elements: pd.DataFrame
-    srlgs: pd.DataFrame
-    nodes_out: pd.DataFrame
-    aggregates: pd.DataFrame
-    id: int | None = None
-    status: str = "complete"
-    extra: dict[str, Any] = field(default_factory=dict)
+# The snapshot's shape (Snapshot, its frames and AGGREGATE_METRICS) is defined once, in the
+# domain vocabulary (resilience.topology.snapshot); these names are re-exported from here.
 
 
 def _categorical(values: np.ndarray) -> pd.Categorical:

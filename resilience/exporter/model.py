@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from resilience.errors import BadInput
+from resilience.topology.snapshot import AGGREGATES, ELEMENTS, NODES_OUT, SRLGS
 
 __all__ = [
     "BOUNDED_LABELS",
@@ -51,51 +52,40 @@ def horizon_label(hours: float) -> str:
     return f"{float(hours):g}h"
 
 
-@dataclass(frozen=True, slots=True)
-class Aggregate:
-    """One row of ``snapshot_aggregates``: a metric name, its bounded labels and a value."""
+# The records of snapshot rows derive their fields from the snapshot's one definition
+# (resilience.topology.snapshot): one field per frame column, required ones first.
 
-    metric: str
-    value: float
-    operator: str = ""
-    prefecture: str = ""
-    municipality: str = ""
-    kind: str = ""
-    state: str = ""
-    cause: str = ""
-    horizon_hours: float = 0.0
+Aggregate = AGGREGATES.record(
+    "Aggregate",
+    """One row of ``snapshot_aggregates``: a metric name, its bounded labels and a value.
 
+    Fields: ``metric, value, operator, prefecture, municipality, kind, state, cause,
+    horizon_hours`` (labels default to ``""``, ``horizon_hours`` to 0).
+    """,
+    module=__name__,
+)
 
-@dataclass(frozen=True, slots=True)
-class Element:
-    """One of the top elements (node or link) by blast radius."""
+Element = ELEMENTS.record(
+    "Element",
+    """One of the top elements (node or link) by blast radius.
 
-    element_type: str
-    element_id: str
-    nodes_lost: int
-    subscribers_lost: int
-    kind: str = ""
-    operator: str = ""
-    prefecture: str = ""
-    municipality: str = ""
+    Fields: ``element_type, element_id, nodes_lost, subscribers_lost, kind, operator,
+    prefecture, municipality`` (labels default to ``""``).
+    """,
+    module=__name__,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class SharedRiskGroup:
+SharedRiskGroup = SRLGS.record(
+    "SharedRiskGroup",
     """A shared-risk link group whose failure cuts nodes.
 
-    ``hidden_nodes`` and ``hidden_subscribers`` are its hidden part: the nodes of its blast
-    radius that no single element cuts off (not single-homed). The group is a hidden SPOF when
-    ``hidden_nodes > 0`` (``hidden``).
-    """
-
-    srlg: str
-    links: int
-    nodes_lost: int
-    subscribers_lost: int
-    hidden: bool
-    hidden_nodes: int = 0
-    hidden_subscribers: int = 0
+    Fields: ``srlg, links, nodes_lost, subscribers_lost, hidden, hidden_nodes,
+    hidden_subscribers``. ``hidden_nodes`` and ``hidden_subscribers`` are its hidden part: the
+    nodes of its blast radius that no single element cuts off (not single-homed). The group is a
+    hidden SPOF when ``hidden_nodes > 0`` (``hidden``).
+    """,
+    module=__name__,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +101,18 @@ class OutageGroup:
     subscribers: int
 
 
-@dataclass(frozen=True, slots=True)
-class SiteOut:
-    """One site that is out (only the first ``max_sites_out`` are exported)."""
+SiteOut = NODES_OUT.record(
+    "SiteOut",
+    """One site that is out (only the first ``max_sites_out`` are exported).
 
-    node_id: str
-    cause: str
-    root_cause: bool
-    upstream: str
-    kind: str
-    operator: str
-    prefecture: str
-    municipality: str
-    subscribers: int
-    lat: float | None = None
-    lon: float | None = None
-    root: str = ""  # the root-cause element this outage depends on (itself if root_cause)
+    Fields: ``node_id, cause, root_cause, upstream`` (``""`` when none)``, kind, operator,
+    prefecture, municipality, subscribers, lat, lon`` and ``root``, the root-cause element this
+    outage depends on (itself if ``root_cause``).
+    """,
+    module=__name__,
+    defaults={"upstream": ""},
+    extra=(("root", str, ""),),
+)
 
 
 @dataclass(frozen=True, slots=True)

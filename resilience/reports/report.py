@@ -49,6 +49,8 @@ from resilience.errors import ResilienceError
 from resilience.files import write_text_atomic
 from resilience.reports import charts
 from resilience.reports.escape import csv_safe
+from resilience.topology.model import CAUSES
+from resilience.topology.snapshot import AGGREGATES, ELEMENTS, NODES_OUT, SRLGS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -65,7 +67,6 @@ __all__ = [
     "write_report",
 ]
 
-CAUSES: tuple[str, ...] = ("power", "backhaul", "power+backhaul", "equipment", "unknown")
 _CAUSE_HEAD = {
     "power": "Pwr",
     "backhaul": "BH",
@@ -73,18 +74,15 @@ _CAUSE_HEAD = {
     "equipment": "Eq",
     "unknown": "?",
 }
-# Aggregate metrics of the battery forecast (resilience.analysis.snapshot.AGGREGATE_METRICS).
+# Aggregate metrics of the battery forecast (resilience.topology.snapshot.AGGREGATE_METRICS).
 _FORECAST_NODES = ("forecast_nodes_out",)
 _FORECAST_SUBS = ("forecast_subscribers_out",)
 
-_ELEMENT_COLS = ["element_type", "element_id", "nodes_lost", "subscribers_lost", "kind",
-                 "operator", "prefecture", "municipality"]
-_SRLG_COLS = ["srlg", "links", "nodes_lost", "subscribers_lost", "hidden", "hidden_nodes",
-              "hidden_subscribers"]
-_OUT_COLS = ["node_id", "cause", "root_cause", "upstream", "kind", "operator", "prefecture",
-             "municipality", "subscribers", "lat", "lon"]
-_AGG_COLS = ["metric", "operator", "prefecture", "municipality", "kind", "state", "cause",
-             "horizon_hours", "value"]
+# The frames' columns: the snapshot's one definition (resilience.topology.snapshot).
+_ELEMENT_COLS = ELEMENTS.names
+_SRLG_COLS = SRLGS.names
+_OUT_COLS = NODES_OUT.names
+_AGG_COLS = AGGREGATES.names
 
 
 class NoSnapshot(ResilienceError):
@@ -103,8 +101,8 @@ class SnapshotView:
         ``summary_json`` decoded.
     elements, srlgs, nodes_out, aggregates : pandas.DataFrame
         Rows of ``snapshot_elements``, ``snapshot_srlgs``, ``snapshot_nodes_out`` and
-        ``snapshot_aggregates`` for this snapshot (columns as in
-        :mod:`resilience.store.tables`); empty frames when not given.
+        ``snapshot_aggregates`` for this snapshot (the frames of
+        :mod:`resilience.topology.snapshot`); empty frames when not given.
 
     Example
     -------
@@ -122,10 +120,10 @@ class SnapshotView:
     served_nodes: int
     served_subscribers: int
     summary: dict[str, Any] = field(default_factory=dict)
-    elements: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_ELEMENT_COLS))
-    srlgs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_SRLG_COLS))
-    nodes_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_OUT_COLS))
-    aggregates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_AGG_COLS))
+    elements: pd.DataFrame = field(default_factory=ELEMENTS.empty)
+    srlgs: pd.DataFrame = field(default_factory=SRLGS.empty)
+    nodes_out: pd.DataFrame = field(default_factory=NODES_OUT.empty)
+    aggregates: pd.DataFrame = field(default_factory=AGGREGATES.empty)
     created_at: datetime | None = None
 
     @property

@@ -1,14 +1,15 @@
 """Store analysis snapshots (one transaction each) and read the latest one back.
 
 Readers (the Prometheus exporter, the HTML reports, the CLI) call :func:`latest_snapshot` and get
-the same :class:`~resilience.analysis.snapshot.Snapshot` that :func:`write_snapshot` stored:
+the same :class:`~resilience.topology.snapshot.Snapshot` that :func:`write_snapshot` stored:
 
 - scalar fields from the ``snapshots`` row (``id``, ``as_of``, ``created_at`` as aware UTC
   datetimes, totals, ``duration_seconds``, ``status``) and ``summary`` parsed from
   ``summary_json``;
 - ``elements``, ``srlgs``, ``nodes_out``, ``aggregates`` DataFrames with exactly the columns
-  ``ELEMENT_COLUMNS``, ``SRLG_COLUMNS``, ``NODES_OUT_COLUMNS``, ``AGGREGATE_COLUMNS`` of
-  :mod:`resilience.analysis.snapshot` (``elements`` ordered by ``subscribers_lost`` descending).
+  ``ELEMENT_COLUMNS``, ``SRLG_COLUMNS``, ``NODES_OUT_COLUMNS``, ``AGGREGATE_COLUMNS`` and the
+  column types of :mod:`resilience.topology.snapshot` (``elements`` ordered by
+  ``subscribers_lost`` descending).
 
 A snapshot is written in one transaction, so readers keep seeing the previous one until it
 commits; older snapshots beyond ``keep`` are pruned in the same transaction.
@@ -36,13 +37,6 @@ import pandas as pd
 from sqlalchemy import delete, desc, select
 from sqlalchemy.engine import Connection, Engine
 
-from resilience.analysis.snapshot import (
-    AGGREGATE_COLUMNS,
-    ELEMENT_COLUMNS,
-    NODES_OUT_COLUMNS,
-    SRLG_COLUMNS,
-    Snapshot,
-)
 from resilience.store.repo import bulk_insert
 from resilience.store.tables import (
     snapshot_aggregates,
@@ -50,6 +44,17 @@ from resilience.store.tables import (
     snapshot_nodes_out,
     snapshot_srlgs,
     snapshots,
+)
+from resilience.topology.snapshot import (
+    AGGREGATE_COLUMNS,
+    AGGREGATES,
+    ELEMENT_COLUMNS,
+    ELEMENTS,
+    NODES_OUT,
+    NODES_OUT_COLUMNS,
+    SRLG_COLUMNS,
+    SRLGS,
+    Snapshot,
 )
 
 __all__ = ["write_snapshot", "latest_snapshot", "read_snapshot", "DEFAULT_KEEP"]
@@ -178,22 +183,9 @@ def read_snapshot(engine: Engine, snapshot_id: int) -> Snapshot | None:
             conn, snapshot_nodes_out, sid, NODES_OUT_COLUMNS, order=(snapshot_nodes_out.c.node_id,)
         )
         aggregates = _frame(conn, snapshot_aggregates, sid, AGGREGATE_COLUMNS)
-    for df, ints in (
-        (elements, ("nodes_lost", "subscribers_lost")),
-        (srlgs, ("links", "nodes_lost", "subscribers_lost", "hidden_nodes", "hidden_subscribers")),
-        (nodes_out, ("subscribers",)),
-    ):
-        for c in ints:
-            df[c] = df[c].astype("int64")
-    srlgs["hidden"] = srlgs["hidden"].astype(bool)
-    nodes_out["root_cause"] = nodes_out["root_cause"].astype(bool)
-    nodes_out["upstream"] = pd.Series(
-        [None if pd.isna(x) else x for x in nodes_out["upstream"]], dtype=object
-    )
-    for c in ("lat", "lon"):
-        nodes_out[c] = nodes_out[c].astype(float)
-    for c in ("horizon_hours", "value"):
-        aggregates[c] = aggregates[c].astype(float)
+    for frame, df in ((ELEMENTS, elements), (SRLGS, srlgs), (NODES_OUT, nodes_out),
+                      (AGGREGATES, aggregates)):
+        frame.typed(df)  # the contract's column types, whatever the driver handed back
     return Snapshot(
         as_of=_aware(row["as_of"]),
         created_at=_aware(row["created_at"]),

@@ -6,7 +6,8 @@ feed every five minutes stays small. Each current-state row carries ``seq``, the
 one-row counter ``status_seq`` taken by the status ingest that last wrote it, so a long-running
 reader can fetch only the rows changed since its last read
 (:func:`resilience.store.repo.load_state_changes`). Snapshot tables are keyed by
-``snapshot_id`` and written in one transaction; readers take the latest row of ``snapshots``
+``snapshot_id``, derive their columns from :mod:`resilience.topology.snapshot` and are written in
+one transaction; readers take the latest row of ``snapshots``
 with ``status = 'complete'``.
 
 Example
@@ -35,6 +36,16 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     event,
+)
+
+from resilience.topology.snapshot import (
+    AGGREGATES,
+    ELEMENTS,
+    NODES_OUT,
+    REQUIRED,
+    SRLGS,
+    FrameColumn,
+    SnapshotFrame,
 )
 
 __all__ = [
@@ -296,71 +307,44 @@ snapshots = Table(
 # and deleted only by its pruning, children first. A foreign key would add a per-row check:
 # 2.3 s for the 777k SPOF rows of a 1M-site snapshot on PostgreSQL (the whole COPY takes 0.8 s).
 
-# Single points of failure of the snapshot: every node whose blast radius holds another node,
-# every link whose blast radius holds any node.
-snapshot_elements = Table(
-    "snapshot_elements",
-    metadata,
-    Column("snapshot_id", Integer, nullable=False),  # snapshots.id (see below)
-    Column("element_type", String(8), nullable=False),  # node | link
-    Column("element_id", String(128), nullable=False),
-    Column("nodes_lost", Integer, nullable=False),
-    Column("subscribers_lost", BigInteger, nullable=False),
-    Column("kind", String(32), nullable=False, default=""),  # node kind, or link medium
-    Column("operator", String(128), nullable=False, default=""),
-    Column("prefecture", String(128), nullable=False, default=""),
-    Column("municipality", String(128), nullable=False, default=""),
-    Index("ix_snapshot_elements_snap_subs", "snapshot_id", "subscribers_lost"),
-)
+# The snapshot child tables derive from the snapshot's one definition,
+# resilience.topology.snapshot (one column per frame column, after ``snapshot_id``):
+# snapshot_elements  every node whose blast radius holds another node, every link whose blast
+#                    radius holds any node (the single points of failure);
+# snapshot_srlgs     every shared-risk group with its blast radius and hidden part;
+# snapshot_nodes_out every node that is out (down, or not served) with its cause;
+# snapshot_aggregates long-format aggregates with bounded labels, one row per (metric, label
+#                    set); metric names in resilience.topology.snapshot.AGGREGATE_METRICS.
+_SQL_TYPES = {"int32": Integer, "int64": BigInteger, "float": Float, "bool": Boolean}
 
-snapshot_srlgs = Table(
-    "snapshot_srlgs",
-    metadata,
-    Column("snapshot_id", Integer, nullable=False),  # snapshots.id (see below)
-    Column("srlg", String(128), nullable=False),
-    Column("links", Integer, nullable=False),
-    Column("nodes_lost", Integer, nullable=False),
-    Column("subscribers_lost", BigInteger, nullable=False),
-    Column("hidden", Boolean, nullable=False),  # hidden_nodes > 0 (kept for older rows)
-    # the nodes of its blast radius that no single element cuts off (not single-homed)
-    Column("hidden_nodes", Integer, nullable=False, server_default="0"),
-    Column("hidden_subscribers", BigInteger, nullable=False, server_default="0"),
-    Index("ix_snapshot_srlgs_snap", "snapshot_id"),
-)
 
-# Every node that is out (down, or not served) with its cause.
-snapshot_nodes_out = Table(
-    "snapshot_nodes_out",
-    metadata,
-    Column("snapshot_id", Integer, nullable=False),  # snapshots.id (see below)
-    Column("node_id", String(128), nullable=False),
-    Column("cause", String(32), nullable=False),  # power|backhaul|power+backhaul|equipment|unknown
-    Column("root_cause", Boolean, nullable=False),  # False when an upstream outage explains it
-    Column("upstream", String(128)),  # nearest upstream element that is out, if any
-    Column("kind", String(32), nullable=False, default=""),
-    Column("operator", String(128), nullable=False, default=""),
-    Column("prefecture", String(128), nullable=False, default=""),
-    Column("municipality", String(128), nullable=False, default=""),
-    Column("subscribers", BigInteger, nullable=False, default=0),
-    Column("lat", Float),
-    Column("lon", Float),
-    Index("ix_snapshot_nodes_out_snap", "snapshot_id"),
-)
+def _column(col: FrameColumn, server_default: str | None = None) -> Column:
+    """The table column of a snapshot frame column."""
+    sql_type = String(col.length) if col.dtype == "str" else _SQL_TYPES[col.dtype]()
+    kwargs = {} if col.default is REQUIRED else {"default": col.default}
+    return Column(col.name, sql_type, nullable=col.nullable, server_default=server_default, **kwargs)
 
-# Long-format aggregates with bounded labels, one row per (metric, label set). Metric names are
-# listed in resilience.analysis.snapshot.AGGREGATE_METRICS; empty string = label not used.
-snapshot_aggregates = Table(
-    "snapshot_aggregates",
-    metadata,
-    Column("snapshot_id", Integer, nullable=False),  # snapshots.id (see below)
-    Column("metric", String(64), nullable=False),
-    Column("operator", String(128), nullable=False, default=""),
-    Column("prefecture", String(128), nullable=False, default=""),
-    Column("municipality", String(128), nullable=False, default=""),
-    Column("kind", String(32), nullable=False, default=""),
-    Column("state", String(16), nullable=False, default=""),
-    Column("cause", String(32), nullable=False, default=""),
-    Column("horizon_hours", Float, nullable=False, default=0.0),
-    Column("value", Float, nullable=False),
-    Index("ix_snapshot_aggregates_snap_metric", "snapshot_id", "metric"),
-)
+
+def _snapshot_table(frame: SnapshotFrame, *indexes: Index,
+                    server_defaults: dict[str, str] | None = None) -> Table:
+    """The table of a snapshot frame: ``snapshot_id`` (``snapshots.id``, see above), then the
+    frame's columns."""
+    server_defaults = server_defaults or {}
+    return Table(
+        frame.table,
+        metadata,
+        Column("snapshot_id", Integer, nullable=False),
+        *(_column(c, server_defaults.get(c.name)) for c in frame.columns),
+        *indexes,
+    )
+
+
+snapshot_elements = _snapshot_table(
+    ELEMENTS, Index("ix_snapshot_elements_snap_subs", "snapshot_id", "subscribers_lost"))
+# hidden_nodes / hidden_subscribers came with migration 0004: rows older than it read 0.
+snapshot_srlgs = _snapshot_table(
+    SRLGS, Index("ix_snapshot_srlgs_snap", "snapshot_id"),
+    server_defaults={"hidden_nodes": "0", "hidden_subscribers": "0"})
+snapshot_nodes_out = _snapshot_table(NODES_OUT, Index("ix_snapshot_nodes_out_snap", "snapshot_id"))
+snapshot_aggregates = _snapshot_table(
+    AGGREGATES, Index("ix_snapshot_aggregates_snap_metric", "snapshot_id", "metric"))

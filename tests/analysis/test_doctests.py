@@ -30,6 +30,7 @@ MODULES = [
     "resilience.topology.graph",
     "resilience.topology.index",
     "resilience.topology.model",
+    "resilience.topology.snapshot",
     "resilience.live",
     "resilience.restoration",
     "resilience.restoration.planner",
