@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     n, m = G.number_of_nodes(), G.number_of_edges()
     row(f"synthetic: {n:,} nodes, {m:,} links", f"{build_t:.1f} s", f"built by {src}")
 
-    from resilience.topology.index import adjacency_structure, invalidate_csr
+    from resilience.topology.compiled import adjacency_structure, invalidate_csr
 
     def index_from_scratch():
         invalidate_csr(G)

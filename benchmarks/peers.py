@@ -39,8 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import timed  # noqa: E402
 from resilience.analysis.blast import blast_arrays, blast_radius  # noqa: E402
-from resilience.topology.compiled import compile_network  # noqa: E402
-from resilience.topology.index import invalidate_csr  # noqa: E402
+from resilience.topology.compiled import compile_network, invalidate_csr  # noqa: E402
 
 
 def plain_networkx(model: Any) -> nx.MultiGraph:
@@ -84,11 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 
     W = compile_network([{"node_id": "c", "kind": "core"}, {"node_id": "a"}],
                         [{"link_id": "1", "a": "c", "b": "a"}])
-    from resilience.analysis import _csr
+    from resilience.analysis import traversal
 
-    small, _csr.SMALL_GRAPH = _csr.SMALL_GRAPH, 0  # warm the compiled kernels
+    small, traversal.SMALL_GRAPH = traversal.SMALL_GRAPH, 0  # warm the compiled kernels
     blast_arrays(W)
-    _csr.SMALL_GRAPH = small
+    traversal.SMALL_GRAPH = small
 
     t = time.perf_counter()
     net = generate_synthetic(args.sites, seed=args.seed)

@@ -49,7 +49,7 @@ def losses(p) -> dict[str, float]:
 
 
 def report(name: str, G, res, repeats: int, budget: float | None = None) -> bool:
-    from resilience.analysis._csr import to_csr
+    from resilience.topology.compiled import to_csr
 
     # the graph read into arrays once: the API passes the compiled model of the store it
     # already holds (resilience.api.load_model), so that is not part of planning

@@ -601,18 +601,19 @@ def evaluate_whatif(scenario: Mapping[str, Any], *, db_url: str | None = None) -
     import numpy as np
 
     from resilience import api
-    from resilience.analysis._csr import dfs_lowpoint, resolve_roots, to_csr
     from resilience.analysis.blast import _depth_kernel
     from resilience.analysis.names import element_names
+    from resilience.analysis.traversal import dfs_lowpoint, root_indices
     from resilience.scenarios import run_whatif as _run
     from resilience.scenarios import scenario_from_dict
+    from resilience.topology.compiled import to_csr
 
     sc = scenario_from_dict(dict(scenario))
     G = api.load_graph(db_url=db_url)
     api._warn_coverage(G)
     csr = to_csr(G)
     result = _run(G, sc, csr=csr)
-    roots = resolve_roots(csr, None)
+    roots = root_indices(csr, None)
     is_root = np.zeros(csr.n, bool)
     is_root[roots] = True
 

@@ -13,7 +13,6 @@ Example
 [2, 1, 1]
 """
 
-from resilience.analysis._csr import CSRGraph, to_csr
 from resilience.analysis.blast import (
     blast_radius,
     served_nodes,
@@ -29,6 +28,7 @@ from resilience.analysis.forecast import (
     node_out_times,
 )
 from resilience.analysis.snapshot import AGGREGATE_METRICS, Snapshot, compute_snapshot
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = [
     "CSRGraph",

@@ -6,7 +6,7 @@ Definitions (DESIGN.md): a node is *served* when it has a path to some root (def
 it alone failed (a node's own radius includes itself).
 
 All radii come from one depth-first search from a virtual root joined to every root (see
-:func:`resilience.analysis._csr.dfs_lowpoint`): failing node ``p`` cuts ``p`` and every DFS child
+:func:`resilience.analysis.traversal.dfs_lowpoint`): failing node ``p`` cuts ``p`` and every DFS child
 subtree ``c`` with ``low[c] >= disc[p]``; failing the tree link to ``c`` cuts ``c``'s subtree when
 ``low[c] > disc[p]`` (a bridge). Nothing is removed and recounted.
 
@@ -33,15 +33,14 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from resilience.analysis._csr import (
-    CSRGraph,
+from resilience.analysis.traversal import (
     DFSResult,
     dfs_lowpoint,
-    resolve_roots,
+    root_indices,
     served_mask,
-    to_csr,
     whole_counts,
 )
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = [
     "blast_radius",
@@ -187,7 +186,7 @@ def blast_radius(
     [['c', 3], ['a', 2], ['b', 1], ['L1', 2], ['L2', 0], ['L3', 0]]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    b = blast_arrays(csr, roots=resolve_roots(csr, roots))
+    b = blast_arrays(csr, roots=root_indices(csr, roots))
     return _frame(csr, b)
 
 
@@ -220,7 +219,7 @@ def served_nodes(
     ['a', 'c']
     """
     csr = csr if csr is not None else to_csr(G)
-    mask = served_mask(csr, roots=resolve_roots(csr, roots))
+    mask = served_mask(csr, roots=root_indices(csr, roots))
     return {csr.nodes[i] for i in np.nonzero(mask)[0]}
 
 
@@ -693,7 +692,7 @@ def srlg_blast_radius(
     Notes
     -----
     One DFS from the roots (its bridges are the single-link cuts), then one compiled pass over
-    all groups (:attr:`CSRGraph.srlg_groups <resilience.analysis._csr.CSRGraph.srlg_groups>`).
+    all groups (:attr:`CSRGraph.srlg_groups <resilience.topology.compiled.CSRGraph.srlg_groups>`).
     Only the DFS subtrees below a group's tree links can lose service (served nodes elsewhere
     keep their tree path); a group without a tree link loses nothing. Every other usable link
     joins a node to one of its DFS ancestors, so a subtree is cut off exactly when all the links
@@ -713,7 +712,7 @@ def srlg_blast_radius(
     [['R1', 3, 2, 2, 1, 1, True]]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    r = resolve_roots(csr, roots)
+    r = root_indices(csr, roots)
     d = dfs if dfs is not None else dfs_lowpoint(csr, roots=r)
     child = np.nonzero(d.pedge >= 0)[0]
     tree_child = np.full(csr.m, -1, np.int64)  # the node below each DFS tree link, else -1
@@ -814,7 +813,7 @@ def single_homed(
     [['b', 3, 'L2'], ['a', 1, 'L1']]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    r = resolve_roots(csr, roots)
+    r = root_indices(csr, roots)
     d = dfs_lowpoint(csr, roots=r)
     is_root = np.zeros(csr.n, bool)
     is_root[r] = True

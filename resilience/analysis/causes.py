@@ -35,7 +35,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis._csr import CSRGraph, resolve_roots, served_mask, to_csr, upstream_bfs
+from resilience.analysis.traversal import root_indices, served_mask, upstream_bfs
+from resilience.topology.compiled import CSRGraph, to_csr
 from resilience.topology.model import CAUSES
 
 __all__ = ["causes", "power_gone_mask", "fresh_mask", "cause_arrays", "upstream_ids", "CAUSE_COLUMNS"]
@@ -155,7 +156,7 @@ def causes(
     [['B', 'equipment']]
     """
     csr = csr if csr is not None else to_csr(G)
-    out, cause, root, up_type, up_idx = cause_arrays(G, csr, resolve_roots(csr, roots), stale_after)
+    out, cause, root, up_type, up_idx = cause_arrays(G, csr, root_indices(csr, roots), stale_after)
     return pd.DataFrame(
         {
             "node_id": csr.node_ids[out],

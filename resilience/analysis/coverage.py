@@ -77,7 +77,8 @@ def graph_coverage(G: nx.MultiGraph) -> dict[str, int]:
     >>> graph_coverage(G)
     {'total_nodes': 2, 'cores': 1, 'served_nodes': 2}
     """
-    from resilience.analysis._csr import served_mask, to_csr
+    from resilience.analysis.traversal import served_mask
+    from resilience.topology.compiled import to_csr
 
     csr = to_csr(G, weight=None)
     return {

@@ -7,7 +7,7 @@ that is down or without power now is out at time 0. At each horizon the out set 
 nodes plus every node no longer served because the sites upstream of it died.
 
 All horizons come from one pass: each node's *out time* is the widest (max-min) path value from
-the roots over the nodes' death times (see :func:`resilience.analysis._csr.widest_out_times`), so
+the roots over the nodes' death times (see :func:`resilience.analysis.traversal.widest_out_times`), so
 the node is out at horizon h exactly when ``out_time <= h``.
 
 Example
@@ -31,14 +31,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis._csr import (
-    CSRGraph,
-    resolve_roots,
-    to_csr,
-    whole_counts,
-    widest_out_times,
-)
 from resilience.analysis.causes import power_gone_mask
+from resilience.analysis.traversal import root_indices, whole_counts, widest_out_times
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["battery_forecast", "node_out_times", "death_hours", "battery_hours_left", "DEFAULT_HORIZONS"]
 
@@ -151,7 +146,7 @@ def node_out_times(
     """
     csr = csr if csr is not None else to_csr(G)
     death = death_hours(G, csr=csr) if death is None else death
-    out = widest_out_times(csr, death, roots=resolve_roots(csr, roots))
+    out = widest_out_times(csr, death, roots=root_indices(csr, roots))
     return pd.DataFrame(
         {
             "node_id": csr.nodes,
@@ -207,7 +202,7 @@ def battery_forecast(
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
     death = death_hours(G, csr=csr) if death is None else np.asarray(death, dtype=float)
-    out_t = widest_out_times(csr, death, roots=resolve_roots(csr, roots))
+    out_t = widest_out_times(csr, death, roots=root_indices(csr, roots))
     w = csr.weight
     now = out_t <= 0
     rows = []

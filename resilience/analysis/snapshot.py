@@ -37,17 +37,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis._csr import (
-    CSRGraph,
-    resolve_roots,
-    to_csr,
-    whole_counts,
-    widest_out_times,
-)
 from resilience.analysis.blast import _depth_kernel, blast_arrays, srlg_blast_radius
 from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
+from resilience.analysis.traversal import root_indices, whole_counts, widest_out_times
+from resilience.topology.compiled import CSRGraph, to_csr
 from resilience.topology.model import CAUSES
 from resilience.topology.snapshot import (
     AGGREGATE_COLUMNS,
@@ -197,7 +192,7 @@ def compute_snapshot(
     if isinstance(G, CSRGraph):  # the arrays-first model: it is its own view
         csr = G
     csr = csr if csr is not None else to_csr(G)
-    r = resolve_roots(csr, roots)
+    r = root_indices(csr, roots)
     b = blast_arrays(csr, roots=r)
     d = b.dfs
     served = d.served

@@ -44,7 +44,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph
+from resilience.topology.compiled import CSRGraph
 
 __all__ = ["Sample", "Ensemble", "build_ensemble", "load_ensemble", "read_ensemble",
            "replay_sample", "ENTRY_KEYS"]

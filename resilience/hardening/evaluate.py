@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from resilience.analysis._csr import bfs_into
+from resilience.analysis.traversal import bfs_into
 
 __all__ = ["sweep", "sweep_cached", "local_csr"]
 

@@ -39,10 +39,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph, to_csr
 from resilience.hardening.ensemble import Ensemble, Sample, build_ensemble
 from resilience.hardening.evaluate import local_csr, sweep, sweep_cached
 from resilience.hardening.measures import POWER_TYPES, Catalogue, Measure
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["HardeningProblem", "Candidate", "plan_hardening", "exact_plan", "BASELINES",
            "build_hardening_problem", "baseline_candidates", "score_on"]

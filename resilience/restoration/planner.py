@@ -11,7 +11,7 @@ baselines are computed the same way as the plan:
   dispatched taken as done, batteries run ``lookahead_h`` ahead): fixing a root restores what
   hangs below it if power is there, a generator helps only if the backhaul is intact. Gains
   come from one served-ness BFS and one labelling of the cut-off components over the compiled
-  CSR per decision (:func:`resilience.analysis._csr.bfs_into`), never from a graph rebuilt per
+  CSR per decision (:func:`resilience.analysis.traversal.bfs_into`), never from a graph rebuilt per
   action. Crews, which can do another job afterwards, rank by saved subscriber-hours per hour of
   their time; a unit of equipment, used once, by the saved subscriber-hours.
 - ``nearest``: the closest element that is out; ``largest``: the out element with the most
@@ -48,7 +48,7 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from resilience.analysis._csr import bfs_into
+from resilience.analysis.traversal import bfs_into
 from resilience.restoration.problem import (
     GENERATOR,
     PORTABLE_BS,
@@ -317,7 +317,7 @@ def _credits(p: RestorationProblem, acts: list[dict[str, Any]]) -> tuple[np.ndar
         return np.zeros(0, np.int64), np.zeros(0)
     c = np.array([a["candidate"] for a in acts], np.int64)
     t = np.array([a["done"] for a in acts], float)
-    _ = bfs_into  # the kernels below run the compiled BFS of resilience.analysis._csr
+    _ = bfs_into  # the kernels below run the compiled BFS of resilience.analysis.traversal
     return _credit(np.zeros(0), t, p.ctype[c], p.ctarget[c], p.indptr, p.nbr, p.eid, p.roots, p.w,
                    p.broken, p.power_until, p.grid_back, p.link_up0, len(p.link_up0))
 

@@ -18,7 +18,7 @@ State model (hours from the plan's start ``t = 0``):
   integral over the horizon (subscriber-hours lost).
 
 Only the part of the network that can be out within the horizon is kept: nodes whose out time
-without any action (:func:`resilience.analysis._csr.widest_out_times`) is beyond the horizon
+without any action (:func:`resilience.analysis.traversal.widest_out_times`) is beyond the horizon
 are served throughout whatever is done, and those next to the damaged part act as roots. At a
 million sites with ten thousand out, the problem is tens of thousands of nodes.
 
@@ -49,11 +49,12 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from resilience.analysis._csr import CSRGraph, bfs_into, to_csr, widest_out_times
 from resilience.analysis.causes import power_gone_mask
 from resilience.analysis.forecast import battery_hours_left
+from resilience.analysis.traversal import bfs_into, widest_out_times
 from resilience.restoration.resources import Resources
 from resilience.scenarios._geo import haversine_km
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["RestorationProblem", "build_problem", "CANDIDATE_TYPES", "access_labels"]
 

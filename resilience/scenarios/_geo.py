@@ -13,7 +13,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph, NodeAttributes
+from resilience.topology.compiled import CSRGraph, NodeAttributes
 
 __all__ = [
     "EARTH_RADIUS_KM",

@@ -26,9 +26,10 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph, resolve_roots, to_csr
 from resilience.analysis.blast import BlastArrays, blast_arrays
 from resilience.analysis.names import element_names, node_name
+from resilience.analysis.traversal import root_indices
+from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["Damage", "Scenario", "run_whatif", "WHATIF_KEYS"]
 
@@ -141,7 +142,7 @@ def run_whatif(
     ['A']
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    r = resolve_roots(csr, roots)
+    r = root_indices(csr, roots)
     base = blast_arrays(csr, roots=r)
     dmg, after = scenario.evaluate(G, csr, r, base)
     w = csr.weight

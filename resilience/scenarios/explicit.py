@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph
 from resilience.scenarios.base import Damage, Scenario
+from resilience.topology.compiled import CSRGraph
 
 __all__ = ["ExplicitFailure"]
 

@@ -28,10 +28,11 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph, to_csr, widest_out_times
 from resilience.analysis.forecast import battery_hours_left
+from resilience.analysis.traversal import widest_out_times
 from resilience.scenarios._geo import number
 from resilience.scenarios.base import Damage, Scenario
+from resilience.topology.compiled import CSRGraph, to_csr
 
 #: At most this many timeline rows (hourly up to it; evenly spaced beyond, ends included).
 TIMELINE_STEPS = 1000

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.analysis._csr import CSRGraph
 from resilience.scenarios._geo import (
     haversine_km,
     lat_lon,
@@ -29,6 +28,7 @@ from resilience.scenarios._geo import (
     points_in_geojson,
 )
 from resilience.scenarios.base import Damage, Scenario
+from resilience.topology.compiled import CSRGraph
 
 __all__ = ["RegionFailure"]
 

@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.topology.index import adjacency_structure
+from resilience.topology._adjacency import adjacency_structure
 from resilience.topology.model import split_srlg
 
 __all__ = ["build_graph", "update_state", "StateUpdate", "node_carries_traffic", "link_carries_traffic", "roots_of"]
@@ -114,7 +114,7 @@ def build_graph(
     -----
     Column work is vectorised (pandas); the remaining cost is networkx's own insertion of
     O(n + m) attribute dicts. The graph also carries its compiled adjacency
-    (:mod:`resilience.topology.index`), so analyses do not convert it again.
+    (:mod:`resilience.topology.compiled`), so analyses do not convert it again.
 
     Examples
     --------
@@ -181,8 +181,8 @@ def _insert(G: nx.MultiGraph, ids: pd.Series, rows: Any, lids: pd.Series, a: lis
     (:func:`resilience.topology.compiled.link_order`), so it is not read back from the dicts.
     False (nothing done) when a node id or a link id is listed twice or a link names a node
     that is not in the inventory: then networkx's own calls apply their rules."""
+    from resilience.topology._adjacency import _CACHE, PositionIndex, attribute_reader
     from resilience.topology.compiled import link_order
-    from resilience.topology.index import _CACHE, PositionIndex, attribute_reader
 
     index = pd.Index(ids)
     if not index.is_unique or not lids.is_unique:

@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from resilience.analysis._csr import to_csr
 from resilience.analysis.blast import blast_radius
 from resilience.analysis.snapshot import compute_snapshot
 from resilience.sample.known import KNOWN_LINKS_CSV, KNOWN_NODES_CSV
 from resilience.sample.noto import generate_noto
 from resilience.sample.synthetic import generate_synthetic
 from resilience.sample.zoo import zoo_multigraph
-from resilience.topology.compiled import compile_network
+from resilience.topology.compiled import compile_network, invalidate_csr, to_csr
 from resilience.topology.graph import build_graph
-from resilience.topology.index import invalidate_csr
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = sorted((ROOT / "tests" / "data" / "topologyzoo").glob("*.graphml"))
@@ -192,7 +190,7 @@ def test_every_analysis_still_takes_a_networkx_graph():
 def test_small_graph_python_kernels_match_the_compiled_ones(path, monkeypatch):
     """Below SMALL_GRAPH the searches run as plain Python (no numba cache load for a one-shot
     command on a few sites): the same answers as the compiled kernels."""
-    from resilience.analysis import _csr
+    from resilience.analysis import traversal
     from resilience.analysis.causes import cause_arrays
     from resilience.analysis.forecast import death_hours
 
@@ -201,14 +199,14 @@ def test_small_graph_python_kernels_match_the_compiled_ones(path, monkeypatch):
 
     def run() -> list:
         b = blast_radius(None, csr=model)
-        served = _csr.served_mask(model)
-        out = _csr.widest_out_times(model, death_hours(model, csr=model))
+        served = traversal.served_mask(model)
+        out = traversal.widest_out_times(model, death_hours(model, csr=model))
         causes = cause_arrays(model, model, model.roots, None, served=served)
         return [b, served, out, *causes]
 
-    monkeypatch.setattr(_csr, "SMALL_GRAPH", 0)
+    monkeypatch.setattr(traversal, "SMALL_GRAPH", 0)
     compiled = run()
-    monkeypatch.setattr(_csr, "SMALL_GRAPH", 10**9)
+    monkeypatch.setattr(traversal, "SMALL_GRAPH", 10**9)
     python = run()
     pd.testing.assert_frame_equal(compiled[0], python[0])
     for x, y in zip(compiled[1:], python[1:], strict=True):

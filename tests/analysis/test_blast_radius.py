@@ -19,9 +19,9 @@ from resilience.analysis import (
     single_points_of_failure,
     srlg_blast_radius,
 )
-from resilience.analysis._csr import to_csr
 from resilience.sample.synthetic import generate_synthetic
 from resilience.sample.zoo import zoo_multigraph
+from resilience.topology.compiled import to_csr
 from resilience.topology.graph import build_graph
 
 ROOT = Path(__file__).resolve().parents[2]

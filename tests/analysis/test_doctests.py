@@ -10,10 +10,11 @@ import pytest
 
 MODULES = [
     "resilience.analysis",
-    "resilience.analysis._csr",
+    "resilience.analysis._kernels",
     "resilience.analysis.blast",
     "resilience.analysis.causes",
     "resilience.analysis.forecast",
+    "resilience.analysis.traversal",
     "resilience.analysis.snapshot",
     "resilience.scenarios",
     "resilience.scenarios._geo",
@@ -28,7 +29,8 @@ MODULES = [
     "resilience.files",
     "resilience.store.snapshots",
     "resilience.topology.graph",
-    "resilience.topology.index",
+    "resilience.topology._adjacency",
+    "resilience.topology.compiled",
     "resilience.topology.model",
     "resilience.topology.snapshot",
     "resilience.live",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from resilience.analysis import battery_forecast, blast_radius, compute_snapshot, srlg_blast_radius
-from resilience.analysis._csr import whole_counts
+from resilience.analysis.traversal import whole_counts
 from resilience.scenarios import ExplicitFailure, run_whatif
 
 MAX_PER_SITE = 10**9

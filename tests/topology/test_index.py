@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from resilience.analysis import blast_radius
 from resilience.topology import build_graph
-from resilience.topology.index import adjacency_structure
+from resilience.topology.compiled import adjacency_structure
 from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
 
 

@@ -1,10 +1,12 @@
 """The model's compiled adjacency: flat arrays (CSR) of a network graph's structure, built once
 per graph and reused by every analysis (element states are never cached: they are read from the
-graph on each use).
+graph on each use). Part of the compiled model, :mod:`resilience.topology.compiled`, which is its
+public face; kept apart so that :mod:`resilience.topology.graph` (which the compiled model builds
+on) can store the index as it builds a graph.
 
 Indices: nodes are ``0..n-1`` in ``G``'s node order, links ``0..m-1`` in ``G.edges(keys=True)``
 order. :func:`resilience.topology.build_graph` builds it with the graph, so analyses start from
-a ready index; :func:`resilience.analysis._csr.to_csr` adds the per-call state arrays.
+a ready index; :func:`resilience.topology.compiled.to_csr` adds the per-call state arrays.
 
 Example
 -------
