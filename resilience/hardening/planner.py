@@ -40,7 +40,18 @@ import networkx as nx
 import numpy as np
 
 from resilience.hardening.ensemble import Ensemble, Sample, build_ensemble
-from resilience.hardening.evaluate import local_csr, sweep, sweep_cached
+from resilience.hardening.evaluate import (
+    OP_EDGE,
+    OP_KIT,
+    OP_LINK,
+    OP_POWER,
+    Scratch,
+    extra_mask,
+    gains,
+    local_csr,
+    sweep,
+    sweep_cached,
+)
 from resilience.hardening.measures import POWER_TYPES, Catalogue, Measure
 from resilience.topology.compiled import CSRGraph, to_csr
 
@@ -88,9 +99,27 @@ class _Local:
     fix: np.ndarray
     xa: np.ndarray = field(default_factory=lambda: _E)
     xb: np.ndarray = field(default_factory=lambda: _E)
+    is_root: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    lu: np.ndarray = field(default_factory=lambda: _E)  # local ends of the local links
+    lv: np.ndarray = field(default_factory=lambda: _E)
     loss: float = 0.0
     cache: tuple | None = None
     cache0: tuple | None = None
+    _hx: tuple | None = None  # (xa it was made for, extra_mask)
+
+    def has_x(self) -> np.ndarray:
+        """:func:`~resilience.hardening.evaluate.extra_mask` of the extra edges now (cached)."""
+        if self._hx is None or self._hx[0] is not self.xa:
+            self._hx = (self.xa, extra_mask(len(self.nodes), self.xa, self.xb))
+        return self._hx[1]
+
+    def indices(self, g: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`index`: local indices of global nodes ``g`` (-1: not out here)."""
+        i = np.searchsorted(self.nodes, g)
+        ok = i < len(self.nodes)
+        i = np.where(ok, i, 0)
+        ok &= (self.nodes[i] == g) & self.out[i]
+        return np.where(ok, i, -1)
 
     def index(self, g: int) -> int:
         """Local index of global node ``g`` if it is out at some time in this sample, else -1."""
@@ -114,9 +143,15 @@ class _Local:
         return sweep_cached(horizon, self.arrays(runtime, xa, xb, cut, fix), self.cache,
                             window, watch, new_times=_NT if new_times is None else new_times)[0]
 
-    def refresh(self, horizon: float) -> None:
-        """Recompute the loss and the cache of the current state."""
-        loss, t, lost, seen = sweep_cached(horizon, self.arrays(), None, (0.0, np.inf), record=True)
+    def refresh(self, horizon: float, window: tuple[float, float] | None = None,
+                watch: tuple[int, int] = (-1, -1), new_times: np.ndarray | None = None) -> None:
+        """Recompute the loss and the cache of the current state; with ``window`` (and
+        ``watch``, ``new_times``: see :meth:`evaluate`) only where the last change can matter,
+        the rest taken from the cache."""
+        cache = None if window is None else self.cache
+        loss, t, lost, seen = sweep_cached(horizon, self.arrays(), cache, window or (0.0, np.inf),
+                                           watch, record=True,
+                                           new_times=_NT if new_times is None else new_times)
         self.loss, self.cache = loss, (t, lost, seen)
 
 
@@ -155,6 +190,7 @@ class HardeningProblem:
         self.ginfo = {g: i for i, g in enumerate(gnames)}
         self.locals: list[_Local] = []
         self.none_loss: list[float] = []
+        self.scratch = Scratch()
         for k, s in enumerate(ensemble.samples):
             self.locals.append(self._build_local(s))
             if progress:
@@ -246,7 +282,8 @@ class HardeningProblem:
         nodes = np.flatnonzero(inL)
         pos = np.full(c.n, -1, np.int64)
         pos[nodes] = np.arange(len(nodes))
-        indptr, nbr, eid = local_csr(len(nodes), pos[c.eu[lk]], pos[c.ev[lk]])
+        lu, lv = pos[c.eu[lk]], pos[c.ev[lk]]
+        indptr, nbr, eid = local_csr(len(nodes), lu, lv)
         out = inE[nodes]
         core = np.zeros(c.n, bool)
         core[c.roots] = True
@@ -254,7 +291,9 @@ class HardeningProblem:
         loc = _Local(s, nodes, out, lk, indptr, nbr, eid, roots, self.wp[nodes],
                      np.where(out, off[nodes], np.inf), np.where(out, on[nodes], np.inf),
                      np.where(out, self.runtime0[nodes], np.inf), np.where(out, broken[nodes], 0.0),
-                     np.where(out, gen[nodes], np.inf), cut[lk], fix[lk], loss=loss)
+                     np.where(out, gen[nodes], np.inf), cut[lk], fix[lk], loss=loss, lu=lu, lv=lv)
+        loc.is_root = np.zeros(len(nodes), bool)
+        loc.is_root[roots] = True
         _ = out_g
         loc.refresh(self.H)
         loc.cache0 = loc.cache
@@ -272,6 +311,130 @@ class HardeningProblem:
 
     def gain(self, cand: Candidate) -> float:
         """Drop in expected subscriber-hours lost if ``cand`` were bought now."""
+        mt = cand.measure.type
+        if mt == "leave_group":
+            return float(self.gains_of([cand])[0])
+        total = 0.0
+        one = np.zeros(1)
+        if mt in POWER_TYPES:
+            kd, r = np.array([OP_POWER]), np.array([cand.measure.runtime])
+        else:
+            kd, r = np.array([OP_KIT if mt == "satellite" else OP_EDGE]), one
+        lidx = cand.lidx.tolist() if cand.lidx is not None else [None] * len(cand.samples)
+        for k, li in zip(cand.samples.tolist(), lidx, strict=True):
+            loc = self.locals[k]
+            if mt in POWER_TYPES or (mt == "satellite" and li is not None):
+                a, b = (loc.index(cand.node) if li is None else li), -1
+            else:
+                x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
+                if x is None:
+                    continue
+                a, b = x
+            if a < 0:
+                continue
+            g = gains(self.H, loc.arrays(), loc.is_root, loc.cache, kd, np.array([a]), np.array([b]),
+                      r, (one, one, one, one), loc.has_x(), self.scratch)
+            total += loc.sample.weight * g[0]
+        return total
+
+    def gains_of(self, cands: list[Candidate],
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """:meth:`gain` of each of ``cands`` (each alone, from the current state), in one pass per
+        sample: the changes touching a sample go to the compiled incremental kernel
+        (:func:`~resilience.hardening.evaluate.gains`) together."""
+        nk = len(self.locals)
+        ci_site: list[np.ndarray] = []
+        k_site: list[np.ndarray] = []
+        li_site: list[np.ndarray] = []
+        kd_site: list[np.ndarray] = []
+        r_site: list[np.ndarray] = []
+        route: list[tuple[int, Candidate]] = []
+        links: list[tuple[int, Candidate]] = []
+        for i, c in enumerate(cands):
+            mt = c.measure.type
+            ks = c.samples
+            if not len(ks):
+                continue
+            if mt in POWER_TYPES or (mt == "satellite" and c.lidx is not None):
+                li = c.lidx if c.lidx is not None else np.array(
+                    [self.locals[k].index(c.node) for k in ks.tolist()], np.int64)
+                ci_site.append(np.full(len(ks), i, np.int64))
+                k_site.append(ks)
+                li_site.append(li)
+                kd_site.append(np.full(len(ks), OP_POWER if mt in POWER_TYPES else OP_KIT, np.int64))
+                r_site.append(np.full(len(ks), c.measure.runtime if mt in POWER_TYPES else 0.0))
+            elif mt in ("satellite", "second_route"):
+                route.append((i, c))
+            else:
+                links.append((i, c))
+        out = np.zeros(len(cands))
+        ops: list[list[np.ndarray]] = [[] for _ in range(nk)]  # per sample: ci, kind, a, b, r, w4
+        if ci_site:
+            ci, kk, li, kd, rr = (np.concatenate(x) for x in (ci_site, k_site, li_site, kd_site, r_site))
+            order = np.argsort(kk, kind="stable")
+            ci, kk, li, kd, rr = ci[order], kk[order], li[order], kd[order], rr[order]
+            cuts = np.searchsorted(kk, np.arange(nk + 1))
+            for k in range(nk):
+                sl = slice(cuts[k], cuts[k + 1])
+                if sl.start < sl.stop:
+                    ops[k].append((ci[sl], kd[sl], li[sl], np.full(sl.stop - sl.start, -1, np.int64),
+                                   rr[sl], None))
+        if route:
+            ci = np.concatenate([np.full(len(c.samples), i, np.int64) for i, c in route])
+            kk = np.concatenate([c.samples for _, c in route])
+            ga = np.concatenate([np.full(len(c.samples), c.node, np.int64) for _, c in route])
+            gb = np.concatenate([np.full(len(c.samples), c.target if c.measure.type == "second_route"
+                                         else -1, np.int64) for _, c in route])
+            for k in np.unique(kk).tolist():
+                sel = kk == k
+                loc = self.locals[k]
+                la = loc.indices(ga[sel])
+                lb = np.where(gb[sel] >= 0, loc.indices(gb[sel]), -1)
+                a = np.where(la >= 0, la, lb)
+                b = np.where(la >= 0, lb, -1)
+                ops[k].append((ci[sel], np.full(len(a), OP_EDGE, np.int64), a, b, np.zeros(len(a)), None))
+        for i, c in links:
+            for k in c.samples.tolist():
+                loc = self.locals[k]
+                j = int(np.searchsorted(loc.links, c.link))
+                if j >= len(loc.links) or loc.links[j] != c.link or not np.isfinite(loc.cut[j]):
+                    continue
+                c0, f0 = loc.cut[j], loc.fix[j]
+                c1, f1 = self._link_after(loc, c.link, c.group)
+                w = ((c0, f0, 0.0, 0.0) if not np.isfinite(c1) else (c0, min(c1, f0), max(f1, c0), f0))
+                ops[k].append((np.array([i]), np.array([OP_LINK]), np.array([loc.lu[j]]),
+                               np.array([loc.lv[j]]), np.zeros(1), np.array([w], float)))
+        done = 0
+        for k, lst in enumerate(ops):
+            if not lst:
+                continue
+            loc = self.locals[k]
+            ci = np.concatenate([o[0] for o in lst])
+            kd = np.concatenate([o[1] for o in lst])
+            a = np.concatenate([o[2] for o in lst])
+            b = np.concatenate([o[3] for o in lst])
+            r = np.concatenate([o[4] for o in lst])
+            w = np.concatenate([o[5] if o[5] is not None else np.zeros((len(o[0]), 4)) for o in lst])
+            g = gains(self.H, loc.arrays(), loc.is_root, loc.cache, kd, a, b, r,
+                      (w[:, 0], w[:, 1], w[:, 2], w[:, 3]), loc.has_x(), self.scratch)
+            np.add.at(out, ci, loc.sample.weight * g)
+            done += 1
+            if progress:
+                progress(done, nk)
+        return out
+
+    def _link_after(self, loc: _Local, e: int, g: int) -> tuple[float, float]:
+        """Cut and repair times of link ``e`` in ``loc``'s sample once it leaves group ``g``."""
+        s = loc.sample
+        gcut = {int(x): (float(c), float(f)) for x, c, f in zip(s.cut_groups, s.group_cut, s.group_fix,
+                                                                strict=True)}
+        hit = np.flatnonzero(s.cut_links == e)
+        expl = (float(s.link_cut[hit[-1]]), float(s.link_fix[hit[-1]])) if len(hit) else None
+        return _link_interval([x for x in self.link_groups(e) if x != g], expl, gcut)
+
+    def gain_by_sweep(self, cand: Candidate) -> float:
+        """:meth:`gain` by re-sweeping each touched sample (the reference the incremental
+        kernel is tested against)."""
         total = 0.0
         mt = cand.measure.type
         H = self.H
@@ -331,22 +494,35 @@ class HardeningProblem:
             self.routes.append((cand.node, cand.target))
         else:
             self.left.setdefault(cand.link, set()).add(cand.group)
-        for k in cand.samples.tolist():
+        H = self.H
+        for k in cand.samples.tolist():  # each sample re-swept only where the change can matter
             loc = self.locals[k]
             if mt in POWER_TYPES:
                 li = loc.index(cand.node)
                 if li < 0:
                     continue
-                loc.runtime[li] = self.runtime[cand.node]
+                old, new = loc.runtime[li], self.runtime[cand.node]
+                if not new > old:
+                    continue
+                loc.runtime[li] = new
+                lo = max(loc.off[li] + old, loc.broken[li])
+                hi = min(loc.on[li], loc.off[li] + new, loc.gen[li], H)
+                if lo < hi:
+                    loc.refresh(H, (lo, hi), new_times=np.array([loc.off[li] + new]))
             elif mt in ("satellite", "second_route"):
                 x = self._extra(loc, cand.node, cand.target if mt == "second_route" else -1)
                 if x is None:
                     continue
                 loc.xa = np.append(loc.xa, x[0])
                 loc.xb = np.append(loc.xb, x[1])
+                loc.refresh(H, (0.0, H), watch=x)
             else:
+                j = int(np.searchsorted(loc.links, cand.link))
+                inside = j < len(loc.links) and loc.links[j] == cand.link
+                c0, f0 = (loc.cut[j], loc.fix[j]) if inside else (np.inf, np.inf)
                 loc.cut, loc.fix = self._intervals(loc)
-            loc.refresh(self.H)
+                if inside and np.isfinite(c0):
+                    loc.refresh(H, (c0, f0), new_times=np.array([loc.cut[j], loc.fix[j]]))
 
     def candidates(self, cat: Catalogue) -> list[Candidate]:
         """Every catalogue measure that can matter: at sites out in some sample (routes also at
@@ -529,11 +705,15 @@ def _greedy(P: HardeningProblem, cands: list[Candidate], budget: float,
         buy(i, cands[i].samples.size and P.gain(cands[i]))
     gains = gains0 if gains0 is not None and not first else None
     if gains is None:
-        gains = []
-        for k, c in enumerate(cands):
-            gains.append(P.gain(c) if not taken[k] else 0.0)
-            if progress and k % 64 == 0:
-                progress(k, len(cands))
+        open_ = [k for k in range(len(cands)) if not taken[k]]
+        g_open = P.gains_of([cands[k] for k in open_], progress=progress)
+        gains = [0.0] * len(cands)
+        for k, g in zip(open_, g_open.tolist(), strict=True):
+            gains[k] = g
+    power_at: dict[int, list[int]] = {}
+    for j, cj in enumerate(cands):
+        if cj.measure.type in POWER_TYPES:
+            power_at.setdefault(cj.node, []).append(j)
     heap = [(-g / max(cands[i].cost, 1e-9), i, 0) for i, g in enumerate(gains) if g > 0 and not taken[i]]
     heapq.heapify(heap)
     step = 0
@@ -555,8 +735,8 @@ def _greedy(P: HardeningProblem, cands: list[Candidate], budget: float,
         buy(i, -neg * max(cost, 1e-9))
         step += 1
         if c.measure.type in POWER_TYPES:  # its other power measures now cost less: re-rank
-            for j, cj in enumerate(cands):
-                if cj.node == c.node and cj.measure.type in POWER_TYPES and not taken[j]:
+            for j in power_at.get(c.node, ()):
+                if not taken[j]:
                     heapq.heappush(heap, (-math.inf, j, -1))
     return plan, frontier, gains
 
