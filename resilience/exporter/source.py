@@ -2,18 +2,20 @@
 
 Two layers, both plain callables so tests can inject an in-memory fake:
 
-- :class:`DatabaseSource` reads the latest complete snapshot from the store with a handful of
-  bounded queries (aggregates, top N, grouped outages, capped site list). The heavy part runs
-  once per snapshot id; later calls cost one indexed ``SELECT ... LIMIT 1``.
+- :class:`DatabaseSource` turns the latest complete snapshot into the exporter's view through an
+  injected :class:`~resilience.store.reader.StoreReader` (the store's named, bounded reads:
+  aggregates, top N, grouped outages, capped site list); it writes no query itself. The heavy
+  part runs once per snapshot id; later calls cost one indexed read of the latest id.
 - :class:`CachedSource` wraps any ``() -> ExporterSnapshot | None`` callable with a short TTL and
   a single-flight lock (concurrent scrapes cause one fetch), keeps the last good snapshot when
   the fetch raises, and reports the source's health (one readable line) for the exporter's own
   metrics and ``/healthz``.
 
-A SQLite store is opened with :func:`reader_engine`: it never creates the file, and on every
-refresh :class:`DatabaseSource` compares the file's identity (device, inode) with the one it
-read before, so a database deleted and restored from a copy, or replaced by another file, is
-reopened and re-read instead of served from the old file's still-open handle.
+A SQLite store is opened with :func:`~resilience.store.reader.reader_engine` (re-exported
+here): it never creates the file, and on every refresh the store reader compares the file's
+identity (device, inode) with the one it read before, so a database deleted and restored from a
+copy, or replaced by another file, is reopened and re-read instead of served from the old
+file's still-open handle.
 
 Example
 -------
@@ -29,7 +31,6 @@ Example
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import defaultdict
@@ -37,13 +38,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
-from sqlalchemy import Engine, desc, event, func, select, text
+from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
 
-from resilience.errors import BadInput, ResilienceError, StoreError
+from resilience.errors import ResilienceError, StoreError
 from resilience.exporter.model import (
     Aggregate,
     Element,
@@ -55,66 +54,13 @@ from resilience.exporter.model import (
     SiteOut,
     fold_labels,
 )
-from resilience.store import tables as t
-from resilience.store.engine import display_url, make_engine, store_error
+from resilience.store.engine import display_url, store_error
+from resilience.store.reader import SnapshotReads, StoreReader, reader_engine, sqlite_file
 
 __all__ = ["SourceState", "CachedSource", "DatabaseSource", "resolve_roots", "view_of",
            "MAX_INGEST_RULES", "sqlite_file", "reader_engine", "one_line"]
 
 MAX_INGEST_RULES = 200  # (kind, rule, field) label sets kept; the rest are summed as rule="other"
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL (``None`` for in-memory SQLite, ``file:`` URIs and other back ends).
-
-    Example
-    -------
-    >>> sqlite_file("sqlite:////var/lib/r.db"), sqlite_file("sqlite://"), sqlite_file("postgresql://h/db")
-    (PosixPath('/var/lib/r.db'), None, None)
-    """
-    if not url.startswith("sqlite"):
-        return None
-    db = make_url(url).database
-    if not db or db == ":memory:" or db.startswith("file:"):
-        return None
-    return Path(db)
-
-
-def reader_engine(url: str) -> Engine:
-    """An engine for a process that only reads the store: a SQLite file must exist already.
-
-    SQLite would create an empty database on connect to a mistyped path; this engine opens the
-    file with ``mode=rw`` (never create), and refuses a missing file up front.
-
-    Raises
-    ------
-    BadInput
-        The SQLite file does not exist or is not a file (the CLI exits 2 with this line).
-
-    Example
-    -------
-    >>> reader_engine("sqlite:///no/such/dir/r.db")
-    Traceback (most recent call last):
-    ...
-    resilience.errors.BadInput: no/such/dir/r.db: no SQLite database file here (create it with `resilience init`; a reader never creates one)
-    """
-    path = sqlite_file(url)
-    if path is None:
-        return make_engine(url)
-    if not path.exists():
-        raise BadInput(str(path), "no SQLite database file here (create it with `resilience init`; "
-                                  "a reader never creates one)")
-    if not path.is_file():
-        raise BadInput(str(path), "not a file (a SQLite database file is expected)")
-    engine = make_engine(url)
-    uri = f"file:{quote(str(path.absolute()))}?mode=rw"
-
-    @event.listens_for(engine, "do_connect")
-    def _never_create(dialect, conn_rec, cargs, cparams) -> None:  # noqa: ARG001 - event signature
-        cargs[:] = [uri]
-        cparams["uri"] = True
-
-    return engine
 
 
 def one_line(exc: BaseException) -> str:
@@ -392,9 +338,10 @@ class DatabaseSource:
 
     Parameters
     ----------
-    engine
-        SQLAlchemy engine of the store (SQLite or PostgreSQL); for a SQLite file use
-        :func:`reader_engine`, which never creates the file.
+    store
+        The store's reader (:class:`~resilience.store.reader.StoreReader`, or anything with its
+        ``file_identity()`` and ``reading()``), or a SQLAlchemy engine to wrap in one (SQLite or
+        PostgreSQL; for a SQLite file use :func:`reader_engine`, which never creates the file).
     top_n
         Elements and shared-risk groups exported per snapshot (by subscribers lost).
     max_sites_out
@@ -407,14 +354,15 @@ class DatabaseSource:
     -----
     Per snapshot: one aggregate read, two ``ORDER BY ... LIMIT`` reads, one ``GROUP BY`` over
     the out nodes, one lean read of (node, upstream) of out nodes for root outages, one capped
-    read of out sites. Unlike :func:`resilience.store.snapshots.latest_snapshot` (the reference
-    this view is tested against) it never materialises every SPOF element: O(top_n + label sets
-    + out nodes) per snapshot instead of O(network). Per call otherwise: the identity of the
-    database (a ``stat`` of the SQLite file, the database's oid on PostgreSQL), the latest-id
-    lookup and a ``count``/``max`` over ``feed_files`` (re-reading the ingest counters only when
-    a file was added). The view is re-read when the database's identity, the latest snapshot's
-    id or its creation time changes, so a store re-created with a new snapshot 1 is read again.
-    Errors are raised as :class:`~resilience.errors.StoreError` (one readable line).
+    read of out sites (the reads of :class:`~resilience.store.reader.SnapshotReads`). Unlike
+    :func:`resilience.store.snapshots.latest_snapshot` (the reference this view is tested
+    against) it never materialises every SPOF element: O(top_n + label sets + out nodes) per
+    snapshot instead of O(network). Per call otherwise: the identity of the database (a
+    ``stat`` of the SQLite file, the database's oid on PostgreSQL), the latest-id lookup and a
+    ``count``/``max`` over ``feed_files`` (re-reading the ingest counters only when a file was
+    added). The view is re-read when the database's identity, the latest snapshot's id or its
+    creation time changes, so a store re-created with a new snapshot 1 is read again. Errors
+    are raised as :class:`~resilience.errors.StoreError` (one readable line).
 
     Example
     -------
@@ -424,19 +372,31 @@ class DatabaseSource:
     True
     """
 
-    def __init__(self, engine: Engine, top_n: int = 50, max_sites_out: int = 2000,
+    def __init__(self, store: StoreReader | Engine, top_n: int = 50, max_sites_out: int = 2000,
                  label_limits: Mapping[str, int] | None = None) -> None:
-        self.engine = engine
+        self.store = StoreReader(store) if isinstance(store, Engine) else store
         self.top_n = int(top_n)
         self.max_sites_out = int(max_sites_out)
         self.label_limits = dict(label_limits) if label_limits else None
-        self.path = sqlite_file(engine.url.render_as_string(hide_password=False))
-        self.reopened = 0  # times the database file was found replaced and reopened
-        self._identity: object = None
         self._snap: ExporterSnapshot | None = None
         self._snap_key: tuple | None = None
         self._ingest_key: tuple | None = None
         self._ingest = IngestCounts()
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine."""
+        return self.store.engine
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file read (``None`` on PostgreSQL or in-memory SQLite)."""
+        return self.store.path
+
+    @property
+    def reopened(self) -> int:
+        """Times the database file was found replaced and reopened."""
+        return self.store.reopened
 
     def __call__(self) -> ExporterSnapshot | None:
         url = display_url(self.engine.url.render_as_string(hide_password=False))
@@ -446,37 +406,18 @@ class DatabaseSource:
             err = store_error(exc, url) or StoreError(url, "unreadable", one_line(exc))
             raise err from exc
 
-    def _file_identity(self) -> tuple[int, int] | None:
-        """(device, inode) of the SQLite file; reopen the engine when the file was replaced."""
-        if self.path is None:
-            return None
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            raise StoreError(str(self.path), "missing (deleted or moved; serving the last snapshot)") from None
-        ident = (st.st_dev, st.st_ino)
-        if self._identity is not None and ident != self._identity:
-            self.engine.dispose()  # pooled connections still read the old file
-            self.reopened += 1
-        self._identity = ident
-        return ident
-
     def _read(self) -> ExporterSnapshot | None:
-        ident = self._file_identity()
-        with self.engine.connect() as conn:
-            if self.path is None and conn.dialect.name == "postgresql":
-                ident = conn.execute(text(
-                    "SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
-            row = conn.execute(
-                select(t.snapshots).where(t.snapshots.c.status == "complete")
-                .order_by(desc(t.snapshots.c.id)).limit(1)
-            ).mappings().first()
-            ingest = self._read_ingest(conn, ident)
+        ident = self.store.file_identity()
+        with self.store.reading() as reads:
+            if ident is None:
+                ident = reads.database_identity()
+            row = reads.latest_snapshot_row()
+            ingest = self._read_ingest(reads, ident)
             if row is None:
                 return None
             key = (ident, row["id"], str(row["created_at"]))
             if self._snap is None or self._snap_key != key:
-                self._snap = self._read_snapshot(conn, row)
+                self._snap = self._read_snapshot(reads, row)
                 self._snap_key = key
         if self._snap.ingest is not ingest:
             self._snap = replace(self._snap, ingest=ingest)
@@ -484,24 +425,16 @@ class DatabaseSource:
 
     # --- ingest counters -------------------------------------------------------------------
 
-    def _read_ingest(self, conn, ident: object) -> IngestCounts:
-        ff, q = t.feed_files, t.quarantine
-        key = tuple(conn.execute(select(func.count(), func.max(ff.c.ingested_at))).one())
-        qkey = tuple(conn.execute(select(func.count(), func.max(q.c.id))).one())
+    def _read_ingest(self, reads: SnapshotReads, ident: object) -> IngestCounts:
+        key, qkey = reads.ingest_marks()
         if (ident, key, qkey) == self._ingest_key:
             return self._ingest
         files: dict[str, int] = {}
         accepted: dict[str, int] = {}
-        for kind, n, acc in conn.execute(
-            select(ff.c.kind, func.count(), func.coalesce(func.sum(ff.c.accepted), 0)).group_by(ff.c.kind)
-        ):
+        for kind, n, acc in reads.files_by_kind():
             files[kind] = int(n)
             accepted[kind] = int(acc)
-        rows = conn.execute(
-            select(q.c.kind, q.c.rule, q.c.field, func.count().label("n"))
-            .group_by(q.c.kind, q.c.rule, q.c.field)
-        ).all()
-        rows = sorted(rows, key=lambda r: (-r[3], r[0], r[1], r[2] or ""))
+        rows = sorted(reads.quarantined_by_rule(), key=lambda r: (-r[3], r[0], r[1], r[2] or ""))
         quarantined: dict[tuple[str, str], int] = {}
         for i, (kind, rule, field_, n) in enumerate(rows):
             k = (kind, f"{rule}:{field_}" if field_ else rule) if i < MAX_INGEST_RULES else (kind, "other")
@@ -518,57 +451,34 @@ class DatabaseSource:
 
     # --- snapshot ----------------------------------------------------------------------------
 
-    def _read_snapshot(self, conn, row) -> ExporterSnapshot:
+    def _read_snapshot(self, reads: SnapshotReads, row) -> ExporterSnapshot:
         sid = row["id"]
-        a = t.snapshot_aggregates
         aggregates = tuple(
             Aggregate(metric=r.metric, value=float(r.value), operator=r.operator or "",
                       prefecture=r.prefecture or "", municipality=r.municipality or "",
                       kind=r.kind or "", state=r.state or "", cause=r.cause or "",
                       horizon_hours=float(r.horizon_hours or 0.0))
-            for r in conn.execute(select(a).where(a.c.snapshot_id == sid))
+            for r in reads.aggregates(sid)
         )
-        e = t.snapshot_elements
         elements = tuple(
             Element(r.element_type, str(r.element_id), int(r.nodes_lost), int(r.subscribers_lost),
                     r.kind or "", r.operator or "", r.prefecture or "", r.municipality or "")
-            for r in conn.execute(
-                select(e).where(e.c.snapshot_id == sid)
-                .order_by(desc(e.c.subscribers_lost), desc(e.c.nodes_lost), e.c.element_type, e.c.element_id)
-                .limit(self.top_n)
-            )
+            for r in reads.top_elements(sid, self.top_n)
         )
-        s = t.snapshot_srlgs
-        srlgs = tuple(
-            _group(r)
-            for r in conn.execute(
-                select(s).where(s.c.snapshot_id == sid, s.c.nodes_lost > 0)
-                .order_by(desc(s.c.subscribers_lost), desc(s.c.nodes_lost), s.c.srlg).limit(self.top_n)
-            )
-        )
-        o = t.snapshot_nodes_out
-        keys = (o.c.cause, o.c.root_cause, o.c.operator, o.c.prefecture, o.c.municipality)
+        srlgs = tuple(_group(r) for r in reads.top_shared_risk_groups(sid, self.top_n))
         outages = tuple(
             OutageGroup(r[0], bool(r[1]), r[2] or "", r[3] or "", r[4] or "", int(r[5]), int(r[6] or 0))
-            for r in conn.execute(
-                select(*keys, func.count(), func.sum(o.c.subscribers))
-                .where(o.c.snapshot_id == sid).group_by(*keys)
-            )
+            for r in reads.outages_by_place(sid)
         )
         root_of, roots = resolve_roots(
-            conn.execute(select(o.c.node_id, o.c.upstream, o.c.root_cause, o.c.subscribers)
-                         .where(o.c.snapshot_id == sid)),
+            reads.outage_upstreams(sid),
             limit=self.max_sites_out,
         )
         sites_out = tuple(
             SiteOut(str(r.node_id), r.cause, bool(r.root_cause), r.upstream or "", r.kind or "",
                     r.operator or "", r.prefecture or "", r.municipality or "", int(r.subscribers or 0),
                     r.lat, r.lon, root_of.get(str(r.node_id), str(r.node_id)))
-            for r in conn.execute(
-                select(o).where(o.c.snapshot_id == sid)
-                .order_by(desc(o.c.root_cause), desc(o.c.subscribers), o.c.node_id)
-                .limit(self.max_sites_out)
-            )
+            for r in reads.sites_out(sid, self.max_sites_out)
         )
         return fold_labels(ExporterSnapshot(
             id=int(sid), as_of=_aware(row["as_of"]), created_at=_aware(row["created_at"]),
