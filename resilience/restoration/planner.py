@@ -82,10 +82,11 @@ def best_schedule(p: RestorationProblem) -> list[dict[str, Any]]:
     >>> best_schedule(build_problem(G, Resources(), horizon_h=5))
     []
     """
+    if p.n_candidates > _VARIANTS_UP_TO:  # one setting: nothing to compare, no evaluation
+        return schedule(p, "planned")
     best, best_loss = [], math.inf
-    small = p.n_candidates <= _VARIANTS_UP_TO
-    for look in dict.fromkeys((p.lookahead_h, 0.0) if small else (p.lookahead_h,)):
-        for per_hour in (True, False) if small else (True,):
+    for look in dict.fromkeys((p.lookahead_h, 0.0)):
+        for per_hour in (True, False):
             acts = schedule(p, "planned", lookahead_h=look, per_hour=per_hour)
             loss = p.evaluate({a["candidate"]: a["done"] for a in acts})["subscriber_hours_lost"]
             if loss < best_loss - 1e-9:
@@ -104,16 +105,86 @@ def _next_change(natural: np.ndarray, t0: float, free: np.ndarray, active: np.nd
         free[active & (free > t0 + _EPS)].min()) if (active & (free > t0 + _EPS)).any() else math.inf))
 
 
-def _needed(p: RestorationProblem, idx: np.ndarray, out: np.ndarray, alive: np.ndarray,
-            lok: np.ndarray, t: float, arrs: tuple[np.ndarray, ...]) -> np.ndarray:
+class _StateView:
+    """The state a dispatch reads (:meth:`RestorationProblem.state`), read again only when it
+    can have changed since it was read: an action completing, a battery running out or grid
+    power coming back after the read and by the moment asked for. A later moment with nothing
+    changed gets the read state without the claims made at earlier moments (the two claimable
+    arrays are copied at the read), exactly what a new read would give.
+
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> from resilience.restoration.resources import Resources
+    >>> p = build_problem(G, Resources(), horizon_h=5)
+    >>> v = _StateView(p, np.zeros(0))
+    >>> arrs = p.action_arrays({})
+    >>> v.at(0.0, arrs) is v.at(2.0, arrs), v.reads   # nothing changes: one read
+    (True, 1)
+    """
+
+    def __init__(self, p: RestorationProblem, changes: np.ndarray) -> None:
+        self.p = p
+        self.changes = changes  # sorted finite battery and grid times
+        self.st: tuple[np.ndarray, ...] | None = None
+        self.t_read = self.moment = self.until = 0.0
+        self.claimed = False
+        self.reads = 0
+        self._dones = np.empty(max(p.n_candidates, 1))
+        self._nd = 0
+        self._cov0 = self._cw0 = np.zeros(0)
+
+    def at(self, t: float, arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The state at moment ``t`` (moments never go back), with the claims made at ``t``."""
+        if self.st is None or not (self.t_read <= t < self.until):
+            self.st = self.p.state(t, arrs)
+            self.reads += 1
+            self.t_read, self.claimed = t, False
+            self._cov0, self._cw0 = self.st[3].copy(), self.st[5].copy()
+            k = int(np.searchsorted(self.changes, t, side="right"))
+            d = self._dones[: self._nd]
+            d = d[d > t]
+            self.until = min(float(self.changes[k]) if k < len(self.changes) else math.inf,
+                             float(d.min()) if len(d) else math.inf)
+        elif t != self.moment:
+            self.reset()
+        self.moment = t
+        return self.st
+
+    def reset(self) -> None:
+        """Forget the claims (the state as read)."""
+        if self.claimed and self.st is not None:
+            self.st[3][:] = self._cov0
+            self.st[5][:] = self._cw0
+            self.claimed = False
+
+    def dispatched(self, c: int, done: float, claim: bool) -> None:
+        """Candidate ``c`` completes at ``done``: within the moment it changes the state (read
+        again), later it ends the read's validity there and, with ``claim``, what it brings
+        back is not counted again at this moment."""
+        self._dones[self._nd] = done
+        self._nd += 1
+        if self.st is None:
+            return
+        if done <= self.moment + _EPS:  # part of the state looked at: read it again
+            self.st = None
+            return
+        self.until = min(self.until, done)
+        if claim:
+            self.p.claim(c, self.st)
+            self.claimed = True
+
+
+def _needed(p: RestorationProblem, idx: np.ndarray, st: tuple[np.ndarray, ...], t: float,
+            arrs: tuple[np.ndarray, ...]) -> np.ndarray:
     """What a baseline sees: the element of each candidate is out (no dependency reasoning)."""
     gen, pbs, sat, fixn, fixl = arrs
+    seen, _alive_, lok, covered, _comp, _cw = st
     typ, x = p.ctype[idx], p.ctarget[idx]
     need = np.zeros(len(idx), bool)
     lk = typ == REPAIR_LINK
     need[lk] = ~lok[x[lk]]
     nd = ~lk
     xn = np.where(nd, x, 0)
+    out = ~seen & ~covered
     powered = (t < p.power_until[xn]) | (t >= p.grid_back[xn]) | (gen[xn] <= t)
     need |= (typ == REPAIR_NODE) & p.broken[xn] & (fixn[xn] > t)
     need |= (typ == GENERATOR) & ~powered
@@ -173,9 +244,9 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
     by_type = {GENERATOR: gen, PORTABLE_BS: pbs, SATELLITE: sat, REPAIR_NODE: fixn, REPAIR_LINK: fixl}
     natural = np.unique(np.concatenate([p.epochs, p.power_until, p.grid_back]))
     natural = natural[np.isfinite(natural)]
+    changes = np.unique(np.concatenate([p.power_until, p.grid_back]))
+    view = _StateView(p, changes[np.isfinite(changes)])
     look = (p.lookahead_h if lookahead_h is None else lookahead_h) if strategy == "planned" else 0.0
-    cache: dict[float, tuple] = {}
-    state: tuple | None = None  # planned: (moment, state, claimed since it was read)
     out_actions: list[dict[str, Any]] = []
     while True:
         live = active & (free < H)
@@ -193,23 +264,20 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
         t_ref = min(t0 + look, H)
         # only what could help is looked at further (travel, roads)
         if strategy == "planned":
-            # one BFS per moment: the actions decided at the same moment claim what they bring
-            # back in the state (claim), and the next decision values only its own candidates
-            if state is None or state[0] != t_ref:
-                state = (t_ref, p.state(t_ref, arrs), False)
-            gain, pot = p.gains_in(t_ref, idx, state[1], arrs)
+            # at most one BFS per moment (none while nothing changes): the actions decided at
+            # the same moment claim what they bring back in the state (claim), and the next
+            # decision values only its own candidates
+            st = view.at(t_ref, arrs)
+            gain, pot = p.gains_in(t_ref, idx, st, arrs)
             g = gain
             if not (g > 0).any():  # nothing brings sites back alone: prepare the pairs
                 g = pot * _PAIR_DISCOUNT
             sel = g > 0
-            if not sel.any() and state[2]:  # claims can hide a pair: look at the true state
-                state = None
+            if not sel.any() and view.claimed:  # claims can hide a pair: look at the true state
+                view.reset()
                 continue
         else:
-            if t_ref not in cache:
-                cache = {t_ref: p.gains(t_ref, arrs)}
-            gain, out, alive, lok, pot = cache[t_ref]
-            sel = _needed(p, idx, out, alive, lok, t_ref, arrs)
+            sel = _needed(p, idx, view.at(t_ref, arrs), t_ref, arrs)
         idx, wk = idx[sel], wk[sel]
         reach = p.reach_time(int(loc[r]), idx)
         trav = p.travel_h(float(lat[r]), float(lon[r]), idx)
@@ -229,8 +297,8 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             else:
                 score = -p.c_fail[idx]
         if not useful.any():
-            if strategy == "planned" and state is not None and state[2]:
-                state = None  # claims can hide what a fresh look finds: look again first
+            if strategy == "planned" and view.claimed:
+                view.reset()  # claims can hide what a fresh look finds: look again first
                 continue
             nxt = _next_change(natural, t0, free, active)
             # identical idle units (the same pool at the same place) wait together
@@ -248,13 +316,9 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
         arr = by_type[int(p.ctype[c])]
         x = int(p.ctarget[c])
         arr[x] = min(arr[x], done)
-        cache = {}
-        if state is not None:
-            if done <= t_ref + _EPS:  # part of the state looked at: read it again
-                state = None
-            else:  # done later: the next decision at this moment must not count it again
-                p.claim(c, state[1])
-                state = (state[0], state[1], True)
+        # done within the moment: read again; later: the next decision at this moment must
+        # not count it again (planned)
+        view.dispatched(c, done, claim=strategy == "planned")
         start = float(max(reach[j], t0))
         out_actions.append({"candidate": c, "unit": r, "start": start, "travel_h": float(trav[j]),
                             "work_h": float(wk[j]), "done": done, "dispatched": t0})

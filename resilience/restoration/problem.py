@@ -53,7 +53,7 @@ from resilience.analysis.causes import power_gone_mask
 from resilience.analysis.forecast import battery_hours_left
 from resilience.analysis.traversal import bfs_into, widest_out_times
 from resilience.restoration.resources import Resources
-from resilience.scenarios._geo import haversine_km
+from resilience.scenarios._geo import EARTH_RADIUS_KM, haversine_km
 from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["RestorationProblem", "build_problem", "CANDIDATE_TYPES", "access_labels"]
@@ -333,6 +333,43 @@ def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_bac
     return gain, out, alive, lok, pot
 
 
+@njit(cache=True)
+def _reach_kernel(from_node, cand, c_acc, c_open, epochs, labels):  # pragma: no cover - compiled
+    # the first road epoch at which from_node shares an access component with either end
+    out = np.empty(cand.shape[0], np.float64)
+    for j in range(cand.shape[0]):
+        i = cand[j]
+        r = np.inf
+        for k in range(epochs.shape[0]):
+            f = labels[k, from_node]
+            if labels[k, c_acc[i, 0]] == f or labels[k, c_acc[i, 1]] == f:
+                r = epochs[k]
+                break
+        out[j] = max(r, c_open[i])
+    return out
+
+
+@njit(cache=True)
+def _travel_kernel(lat, lon, cand, c_lat, c_lon, detour, speed):  # pragma: no cover - compiled
+    # haversine_km (resilience.scenarios._geo) x detour / speed, 0 where a position is unknown
+    out = np.zeros(cand.shape[0], np.float64)
+    if math.isnan(lat) or math.isnan(lon):
+        return out
+    deg = math.pi / 180.0
+    p1 = lat * deg
+    c1 = math.cos(p1)
+    for j in range(cand.shape[0]):
+        i = cand[j]
+        p2 = c_lat[i] * deg
+        dl = (c_lon[i] - lon) * deg
+        a = math.sin((p2 - p1) / 2) ** 2 + c1 * math.cos(p2) * math.sin(dl / 2) ** 2
+        a = min(max(a, 0.0), 1.0)
+        h = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)) * detour / speed
+        if not math.isnan(h):
+            out[j] = h
+    return out
+
+
 # --- the problem --------------------------------------------------------------------------------
 
 
@@ -411,21 +448,14 @@ class RestorationProblem:
     def reach_time(self, from_node: int, c: np.ndarray) -> np.ndarray:
         """Earliest time a resource at full-graph node ``from_node`` can reach candidates ``c``
         (road epochs: it waits for the road to reopen; ``inf``: not within the horizon)."""
-        out = np.full(len(c), np.inf)
-        a, b = self.c_acc[c, 0], self.c_acc[c, 1]
-        for k in range(len(self.epochs) - 1, -1, -1):
-            lab = self.labels[k]
-            ok = (lab[a] == lab[from_node]) | (lab[b] == lab[from_node])
-            out[ok] = self.epochs[k]
-        return np.maximum(out, self.c_open[c])
+        return _reach_kernel(int(from_node), np.asarray(c, np.int64), self.c_acc, self.c_open,
+                             self.epochs, self.labels)
 
     def travel_h(self, lat: float, lon: float, c: np.ndarray) -> np.ndarray:
         """Hours on the road from a position to candidates ``c`` (straight line x detour /
         speed; 0 where a position is unknown)."""
-        if math.isnan(lat) or math.isnan(lon):
-            return np.zeros(len(c))
-        km = haversine_km(lat, lon, self.c_lat[c], self.c_lon[c])
-        return np.nan_to_num(km * self.detour / self.speed_kmh, nan=0.0)
+        return _travel_kernel(float(lat), float(lon), np.asarray(c, np.int64), self.c_lat,
+                              self.c_lon, float(self.detour), float(self.speed_kmh))
 
     # -- evaluation --
 

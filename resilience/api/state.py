@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine
 
+    from resilience.analysis._csr import CSRGraph
     from resilience.analysis.snapshot import Snapshot
     from resilience.feeds.ingest import IngestResult
-    from resilience.topology.compiled import CSRGraph
 
 __all__ = [
     "resolve_db_url", "engine", "init", "ensure_schema", "ingest", "load_state", "load_graph", "load_model", "analyze", "spof",
@@ -417,8 +417,8 @@ def _warn_coverage(G: nx.MultiGraph) -> None:
 
 def _warn_model_coverage(model: CSRGraph) -> None:
     """:func:`_warn_coverage` of a compiled model."""
+    from resilience.analysis._csr import served_mask
     from resilience.analysis.coverage import coverage_warnings, warn_coverage
-    from resilience.analysis.traversal import served_mask
 
     warn_coverage(coverage_warnings(total_nodes=int(model.n), cores=int(len(model.roots)),
                                     served_nodes=int(served_mask(model, roots=model.roots).sum())))

@@ -32,7 +32,7 @@ from resilience import api
 from resilience.settings import load_settings
 
 if TYPE_CHECKING:  # numba stays out of the CLI's start-up
-    from resilience.topology.compiled import CSRGraph
+    from resilience.analysis._csr import CSRGraph
 
 __all__ = ["LiveModel"]
 
