@@ -93,7 +93,7 @@ def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[fl
     finally:
         server.shutdown()
         server.server_close()
-    from resilience.live import LiveModel
+    from resilience.api.live import LiveModel
 
     live = LiveModel(url)
     with st.stage("  watch start-up: load, build, 1st snapshot"):

@@ -1,22 +1,12 @@
-"""Analysis DAG: a snapshot each time new feed data was stored, then per-operator extracts."""
+"""Analysis DAG: a snapshot each time new feed data was stored, then per-operator extracts.
 
-from __future__ import annotations
-
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, dag, task
-
-STATE = Asset("resilience://store/state")
-
-DOC = """
 ### resilience_analyze
 
 Runs whenever **resilience_ingest** stored new rows (schedule: the asset
 `resilience://store/state`).
 
 1. **analyze**: one analysis snapshot per change. When `resilience watch` runs for the same store
-   (its heartbeat `var/run/watch-<store>.alive` is fresh), the watch is the writer: this task
+   (its heartbeat `<run_dir>/watch-<store>.alive` is fresh), the watch is the writer: this task
    returns the watch's snapshot of the change (waiting up to `settings.watch_wait_seconds`,
    default 60 s) and writes nothing; the watch in turn writes nothing when a snapshot of the
    change exists already. Without a watch it builds the network graph and writes the snapshot (blast radius of every
@@ -26,7 +16,8 @@ Runs whenever **resilience_ingest** stored new rows (schedule: the asset
 2. **operators** then **export_operator** (dynamic task mapping, one task per operator, each
    labelled with its operator's name): writes
    that operator's single points of failure and nodes out to
-   `var/exports/<snapshot_id>/<operator>.json` for its NOC.
+   `<exports_dir>/<snapshot_id>/<operator>.json` for its NOC (`settings.exports_dir`, default
+   `var/exports`).
 
 **Why the fan-out is after the analysis, not in it**: all blast radii come from one linear-time
 pass over the whole graph (block-cut tree / dominators from the cores). Operators and prefectures
@@ -39,6 +30,14 @@ runs that have none, the time the run was queued): re-running a run returns the 
 wrote instead of adding another; the extracts are rewritten identically.
 """
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from resilience_assets import STATE
+
 
 @dag(
     dag_id="resilience_analyze",
@@ -47,35 +46,33 @@ wrote instead of adding another; the extracts are rewritten identically.
     catchup=False,
     max_active_runs=1,
     tags=["resilience", "analysis"],
-    doc_md=DOC,
+    doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=20), "owner": "noc"},
 )
 def resilience_analyze():
     @task
     def analyze(logical_date=None, dag_run=None) -> int:
         """Write the snapshot for this run's time (once); return its id."""
-        from resilience.pipeline import analyze_once
+        from resilience import api
 
-        return analyze_once(logical_date or dag_run.run_after)
+        return api.analyze_once(logical_date or dag_run.run_after)
 
     @task
     def operators(snapshot_id: int) -> list[str]:
         """The operators of the network: one export each."""
-        from resilience.pipeline import snapshot_operators
+        from resilience import api
 
-        return snapshot_operators(snapshot_id)
+        return api.snapshot_operators(snapshot_id)
 
     @task(map_index_template="{{ operator_name }}")
     def export_operator(snapshot_id: int, operator: str) -> str:
         """Write one operator's share of the snapshot; return the file path."""
         from airflow.sdk import get_current_context
 
-        from resilience.pipeline import export_operator as export
+        from resilience import api
 
         get_current_context()["operator_name"] = operator  # the mapped task's label in the UI
-        from resilience.settings import load_settings
-
-        return export(snapshot_id, operator, load_settings().path("var/exports"))
+        return api.export_operator(snapshot_id, operator)  # into settings.exports_dir
 
     snapshot_id = analyze()
     export_operator.partial(snapshot_id=snapshot_id).expand(operator=operators(snapshot_id))

@@ -1,13 +1,5 @@
-"""Hardening DAG: monthly (and on demand) the hardening plan of the stored network."""
+"""Hardening DAG: monthly (and on demand) the hardening plan of the stored network.
 
-from __future__ import annotations
-
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Param, dag, task
-
-DOC = """
 ### resilience_harden
 
 Monthly (first day, 03:00 Asia/Tokyo) and on demand with Params: where the next yen of
@@ -18,12 +10,20 @@ hardening keeps the most people connected.
    files (default: every file of `config/scenarios` that applies to the network), `runs`
    samples over `horizon_hours`; writes the plan (measures with site, cost and expected
    subscriber-hours saved, the frontier, the baselines `uniform` and `largest` at the same
-   budget) to `var/hardening/hardening-<budget>.json` and the page next to it
+   budget) to `<hardening_dir>/hardening-<budget>.json` (`settings.hardening_dir`, default
+   `var/hardening`) and the page next to it
    (`hardening-<budget>.html`). XCom: the JSON path and the headline figures. A bad catalogue,
    scenario or Param fails the run at once, without retries.
 
 **Idempotent**: the files are keyed by the budget and written atomically; a re-run rewrites them.
 """
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task
 
 PARAMS = {
     "budget": Param(2e9, type="number", minimum=0, title="Budget (yen)",
@@ -48,7 +48,7 @@ PARAMS = {
     catchup=False,
     max_active_runs=1,
     tags=["resilience", "hardening", "planning"],
-    doc_md=DOC,
+    doc_md=__doc__,
     params=PARAMS,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "owner": "planning"},
 )
@@ -71,7 +71,7 @@ def resilience_harden():
             out = api.harden(float(p.get("budget", 2e9)), measures=(s.path(p["measures"]) if p.get("measures") else None),
                              scenarios=[s.path(f) for f in p["scenarios"]] if p.get("scenarios") else None,
                              runs=int(p.get("runs", 200)), horizon_h=float(p.get("horizon_hours", 168)),
-                             holdout=p.get("holdout") or None, out_dir=s.path("var/hardening"))
+                             holdout=p.get("holdout") or None, out_dir=s.path(s.hardening_dir))
         except BadInput as exc:
             raise AirflowFailException(str(exc)) from None
         page = Path(out["path"]).with_suffix(".html")

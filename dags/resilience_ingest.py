@@ -1,18 +1,5 @@
-"""Ingest DAG: picks up feed files dropped in the inbox, stores them, files them away."""
+"""Ingest DAG: picks up feed files dropped in the inbox, stores them, files them away.
 
-from __future__ import annotations
-
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, AssetAlias, PokeReturnValue, dag, task
-
-STATE = Asset("resilience://store/state")
-STATE_UPDATES = AssetAlias("resilience-store-updates")
-POKE_SECONDS = 5  # how often the inbox is looked at
-WAIT_MINUTES = 10  # an idle run ends after this; the next starts at once (@continuous)
-
-DOC = """
 ### resilience_ingest
 
 Picks up the feed files (inventory CSV/JSON Lines/GraphML, node/link status, power) that operators'
@@ -37,6 +24,17 @@ what keeps feed-to-snapshot latency under a minute (a cron every few minutes cou
 nothing and emits no asset event. A retried task carries on with the files it had claimed.
 """
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import PokeReturnValue, dag, task
+from resilience_assets import STATE, STATE_UPDATES
+
+POKE_SECONDS = 5  # how often the inbox is looked at
+WAIT_MINUTES = 10  # an idle run ends after this; the next starts at once (@continuous)
+
 
 @dag(
     dag_id="resilience_ingest",
@@ -45,7 +43,7 @@ nothing and emits no asset event. A retried task carries on with the files it ha
     catchup=False,
     max_active_runs=1,
     tags=["resilience", "ingest"],
-    doc_md=DOC,
+    doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "noc"},
 )
 def resilience_ingest():
@@ -62,11 +60,11 @@ def resilience_ingest():
     @task(outlets=[STATE_UPDATES])
     def ingest(claim_id: str, *, outlet_events=None) -> dict:
         """Ingest the claimed files, file them away, emit the asset event if rows were stored."""
-        from resilience.feeds.inbox import ingest_inbox
+        from resilience import api
         from resilience.settings import load_settings
 
         s = load_settings()
-        summary = ingest_inbox(s.path(s.inbox), claim_id, settle_seconds=0, claim_new=False)
+        summary = api.ingest_inbox(s.path(s.inbox), claim_id, settle_seconds=0, claim_new=False)
         if summary["changed"]:
             outlet_events[STATE_UPDATES].add(STATE, extra={"files": summary["files_new"],
                                                            "rows": summary["rows_accepted"]})

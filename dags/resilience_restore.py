@@ -1,15 +1,5 @@
-"""Restoration DAG: while sites are out, a restoration plan for the latest analysis snapshot."""
+"""Restoration DAG: while sites are out, a restoration plan for the latest analysis snapshot.
 
-from __future__ import annotations
-
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, dag, task
-
-STATE = Asset("resilience://store/state")
-
-DOC = """
 ### resilience_restore
 
 Runs whenever **resilience_ingest** stored new rows (schedule: the asset
@@ -18,15 +8,25 @@ Runs whenever **resilience_ingest** stored new rows (schedule: the asset
 1. **latest_snapshot**: the newest complete analysis snapshot and how many nodes it found out
    (XCom: `{"snapshot_id", "nodes_out"}`; `snapshot_id` is null before the first analysis).
 2. **plan**: when something is out, plans the restoration with the resources file
-   `config/resources/noto-2024.yaml` (or `RESILIENCE_RESTORATION_RESOURCES`) over 72 h and writes
+   `settings.restoration_resources` (`RESILIENCE_RESTORATION_RESOURCES`; default
+   `config/resources/noto-2024.yaml`) over 72 h and writes
    the plan (ordered actions, served subscribers per hour, subscriber-hours lost against the
-   nearest / largest / fifo baselines) to `var/restoration/restoration-<snapshot_id>.json`, filed
-   under the snapshot it was made from. The path is the XCom (empty when nothing is out).
+   nearest / largest / fifo baselines) to `<restoration_dir>/restoration-<snapshot_id>.json`
+   (`settings.restoration_dir`, default `var/restoration`), filed under the snapshot it was made
+   from. The path is the XCom (empty when nothing is out).
    A bad resources file fails the run at once, without retries.
 
 **Idempotent**: the plan is keyed by the snapshot id and written atomically; re-running a run
 rewrites the same file.
 """
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from resilience_assets import STATE
 
 
 @dag(
@@ -36,7 +36,7 @@ rewrites the same file.
     catchup=False,
     max_active_runs=1,
     tags=["resilience", "restoration", "planning"],
-    doc_md=DOC,
+    doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "noc"},
 )
 def resilience_restore():
@@ -55,8 +55,6 @@ def resilience_restore():
     @task
     def plan(snapshot: dict) -> str:
         """Plan the restoration of that snapshot's state; return the plan's path ('' if none)."""
-        import os
-
         from airflow.sdk.exceptions import AirflowFailException
 
         from resilience import api
@@ -66,10 +64,9 @@ def resilience_restore():
         if snapshot["snapshot_id"] is None or snapshot["nodes_out"] == 0:
             return ""
         s = load_settings()
-        resources = os.environ.get("RESILIENCE_RESTORATION_RESOURCES") or s.path("config/resources/noto-2024.yaml")
-        try:
-            result = api.restore(resources, snapshot_id=snapshot["snapshot_id"], horizon_h=72.0,
-                                 out_dir=s.path("var/restoration"))
+        try:  # the resources file: settings.restoration_resources
+            result = api.restore(None, snapshot_id=snapshot["snapshot_id"], horizon_h=72.0,
+                                 out_dir=s.path(s.restoration_dir))
         except BadInput as exc:
             raise AirflowFailException(str(exc)) from None
         return result["path"]

@@ -1,13 +1,5 @@
-"""What-if DAG: a planner fills in an outage in the Airflow UI and gets JSON and HTML results."""
+"""What-if DAG: a planner fills in an outage in the Airflow UI and gets JSON and HTML results.
 
-from __future__ import annotations
-
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import BaseOperatorLink, Param, dag, task
-
-DOC = """
 ### resilience_whatif
 
 Manual: **Trigger DAG**, choose **What fails** (one kind of damage per run) and fill in the
@@ -19,15 +11,16 @@ fields of that kind only:
 | Shared-risk groups cut | group ids (a conduit, pole line, bridge, slope), one per line |
 | A region | latitude, longitude and radius in km: everything within it fails |
 | A power outage | a power feed id **or a municipality name** (e.g. `Wajima`) and the hours without grid power |
-| A scenario file | one of the files in `config/scenarios/` (offered in the list) |
+| A scenario file | one of the files in `config/scenarios/` (`settings.scenarios_dir`; offered in the list) |
 
-The form checks each field (types and ranges) before the run starts. **validate** then checks
-that the fields make one scenario and that every id, group, power feed and municipality exists
-in the stored network: bad input fails at once, naming what is wrong, without retries.
+The form checks each field (types and ranges) before the run starts: the fields, bounds and
+messages are those of `resilience.api.WhatIfRequest`, as for `resilience whatif` and the API.
+**validate** then checks that the fields make one scenario and that every id, group, power feed
+and municipality exists in the stored network: bad input fails at once, naming what is wrong, without retries.
 **simulate** runs the what-if (the stored network is never changed) and writes `result.html`
 (the page for planners: what is lost by operator and municipality, a map, the hourly timeline
 of a power outage or the distribution of an earthquake, the new single points of failure)
-and `result.json` to `var/whatif/<run_id>/`.
+and `result.json` to `<whatif_dir>/<run_id>/` (`settings.whatif_dir`, default `var/whatif`).
 
 **To read the result**: open the run's **simulate** task, tab **Details**, and click the
 **What-if result** button under *Extra Links* (the page is served by the resilience plugin at
@@ -36,13 +29,12 @@ and `result.json` to `var/whatif/<run_id>/`.
 **Idempotent**: running the same run again rewrites the same two files.
 """
 
-DAMAGE = {
-    "failures": "Failed nodes or links",
-    "srlg": "Shared-risk groups cut",
-    "region": "A region (everything within a radius)",
-    "power_outage": "A power outage (feed or municipality, hours)",
-    "scenario_file": "A scenario file",
-}
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import BaseOperatorLink, Param, dag, task
 
 
 def scenario_files() -> dict[str, str]:
@@ -51,7 +43,8 @@ def scenario_files() -> dict[str, str]:
 
     from resilience.settings import load_settings
 
-    folder = load_settings().path("config/scenarios")
+    s = load_settings()
+    folder = s.path(s.scenarios_dir)
     out: dict[str, str] = {}
     for f in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
         try:
@@ -64,46 +57,23 @@ def scenario_files() -> dict[str, str]:
 
 
 _FILES = scenario_files()
-_IDS = {"type": "string", "minLength": 1, "maxLength": 128}
 
-PARAMS = {
-    "damage": Param(
-        None, type="string", enum=list(DAMAGE), values_display=DAMAGE, title="What fails",
-        description="One kind of damage per run: choose it here, then fill in only its fields below "
-                    "(a scenario file can combine several)."),
-    "failures": Param(
-        [], type=["null", "array"], items=_IDS, maxItems=10000, title="Failed nodes or links",
-        description="For 'Failed nodes or links': node or link ids as in the inventory, one per line "
-                    "(e.g. DCM-WJ-B000). Unknown ids are refused."),
-    "srlg": Param(
-        [], type=["null", "array"], items=_IDS, maxItems=1000, title="Shared-risk groups cut",
-        description="For 'Shared-risk groups cut': group ids as in the links' srlg column, one per line "
-                    "(e.g. R249-Sosogi-W). Every link in them fails at once."),
-    "region_lat": Param(
-        None, type=["null", "number"], minimum=-90, maximum=90, title="Region: latitude (°N)",
-        description="For 'A region': the centre's latitude in degrees, -90 to 90 (e.g. 37.39 for Wajima)."),
-    "region_lon": Param(
-        None, type=["null", "number"], minimum=-180, maximum=180, title="Region: longitude (°E)",
-        description="For 'A region': the centre's longitude in degrees, -180 to 180 (e.g. 136.90)."),
-    "region_km": Param(
-        None, type=["null", "number"], exclusiveMinimum=0, maximum=2000, title="Region: radius (km)",
-        description="For 'A region': everything within this many km of the centre fails (more than 0, "
-                    "at most 2000)."),
-    "power_outage_target": Param(
-        None, type=["null", "string"], minLength=1, maxLength=128,
-        title="Power outage: power feed or municipality",
-        description="For 'A power outage': a power feed id (the inventory's power_feed column) or a "
-                    "municipality name, e.g. Wajima. Sites there run on battery."),
-    "power_outage_hours": Param(
-        None, type=["null", "number"], minimum=0, maximum=720, title="Power outage: hours without grid power",
-        description="For 'A power outage': how long grid power stays off, 0 to 720 hours. The result shows "
-                    "the sites out hour by hour as batteries run down."),
-    "scenario_file": Param(
-        None, type=["null", "string"], enum=[None, *_FILES], values_display={"None": "(none)", **_FILES},
-        title="Scenario file",
-        description="For 'A scenario file': one of the prepared scenarios in config/scenarios/ "
-                    "(earthquake, power outage, region, shared-risk groups)."),
-}
+
+def params() -> dict[str, Param]:
+    """The form: one Param per field of :class:`resilience.api.request.WhatIfRequest` (its JSON
+    schema: type, bounds, title, description), the scenario file chosen from :func:`scenario_files`."""
+    from resilience.api.request import FIELDS, json_schema
+
+    out = {}
+    for name in FIELDS:
+        schema = json_schema(name)
+        if name == "scenario_file":
+            schema.update(enum=[None, *_FILES], values_display={"None": "(none)", **_FILES})
+        out[name] = Param(schema.pop("default"), **schema)
+    return out
+
+
+PARAMS = params()
 
 
 class WhatIfResultLink(BaseOperatorLink):
@@ -126,7 +96,7 @@ class WhatIfResultLink(BaseOperatorLink):
     start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Tokyo"),
     catchup=False,
     tags=["resilience", "whatif", "planning"],
-    doc_md=DOC,
+    doc_md=__doc__,
     params=PARAMS,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "planning"},
 )
@@ -137,25 +107,23 @@ def resilience_whatif():
         run at once (AirflowFailException: no retries)."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from resilience import api
         from resilience.errors import BadInput
-        from resilience.pipeline import check_scenario, scenario_from_params
-        from resilience.settings import load_settings
 
-        try:
-            scenario = scenario_from_params(params, scenarios_dir=load_settings().path("config/scenarios"))
-            return check_scenario(scenario)
+        try:  # from the scenarios folder of the settings only
+            return api.check_scenario(api.scenario_from_params(params))
         except BadInput as exc:
             raise AirflowFailException(str(exc)) from None
 
     @task
     def simulate(scenario: dict, run_id: str | None = None) -> dict[str, str]:
-        """Run the what-if; write result.json and result.html under var/whatif/<run_id>/."""
-        from resilience.feeds.inbox import safe_name
-        from resilience.pipeline import run_whatif
+        """Run the what-if; write result.json and result.html under <whatif_dir>/<run_id>/."""
+        from resilience import api
+        from resilience.files import safe_name
         from resilience.settings import load_settings
 
-        out = load_settings().path("var/whatif") / safe_name(run_id)
-        return run_whatif(scenario, out, run_id=run_id)
+        s = load_settings()
+        return api.run_whatif(scenario, s.path(s.whatif_dir) / safe_name(run_id), run_id=run_id)
 
     result = simulate(validate())
     result.operator.operator_extra_links = [WhatIfResultLink()]

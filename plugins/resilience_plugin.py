@@ -3,8 +3,9 @@
 - A listener that publishes pipeline outcomes to a Prometheus Pushgateway
   (``settings.pushgateway_url`` / ``RESILIENCE_PUSHGATEWAY_URL``; nothing is pushed when empty).
 - A FastAPI app in the Airflow API server: ``POST /resilience/whatif`` answers what-if requests
-  with :func:`resilience.api.whatif` (same fields as the ``resilience_whatif`` DAG Params; bad
-  input, unknown names and unknown fields are a 422 naming the reason);
+  with :func:`resilience.api.whatif` (the body: :class:`resilience.api.WhatIfRequest`, as the
+  ``resilience_whatif`` DAG Params; bad input, unknown names and unknown fields are a 422 naming
+  the reason);
   ``GET /resilience/whatif/runs/<run_id>`` serves the result page a DAG run wrote (the
   **What-if result** link of its simulate task).
 
@@ -202,35 +203,49 @@ class PipelineMetricsListener:
         _on_run_end(dag_run)
 
 
-class WhatIfRequest(BaseModel):
-    """A what-if request: the fields of the ``resilience_whatif`` DAG Params (one kind of damage).
+def _request_model() -> type[BaseModel]:
+    """The API's body as a pydantic model generated from the library's what-if request
+    (:data:`resilience.api.request.FIELDS`: the same fields, bounds and words as the DAG's
+    Params and ``resilience whatif``). A field that is not one of these (e.g. a misspelt
+    ``failure``) is refused (422), never ignored."""
+    from typing import Annotated
 
-    A field that is not one of these (e.g. a misspelt ``failure``) is refused (422), never ignored.
-    """
+    from pydantic import StringConstraints, create_model
 
-    model_config = ConfigDict(extra="forbid")
+    from resilience.api.request import DAMAGE, FIELDS
 
-    damage: Literal["failures", "srlg", "region", "power_outage", "scenario_file"] | None = None
-    failures: list[str] = Field(default_factory=list, max_length=10000)
-    srlg: list[str] = Field(default_factory=list, max_length=1000)
-    region_lat: float | None = Field(None, ge=-90, le=90)
-    region_lon: float | None = Field(None, ge=-180, le=180)
-    region_km: float | None = Field(None, gt=0, le=2000)
-    power_outage_target: str | None = Field(None, max_length=128)
-    power_outage_hours: float | None = Field(None, ge=0, le=720)
-    scenario_file: str | None = Field(None, max_length=255)
+    fields: dict[str, Any] = {}
+    for name, f in FIELDS.items():
+        if f.kind == "choice":
+            fields[name] = (Literal[tuple(DAMAGE)] | None, Field(None, title=f.title, description=f.description))
+        elif f.kind == "ids":
+            item = Annotated[str, StringConstraints(min_length=1, max_length=f.max_length)]
+            fields[name] = (list[item] | None, Field(default_factory=list, max_length=f.max_items,
+                                                     title=f.title, description=f.description))
+        elif f.kind == "number":
+            fields[name] = (float | None, Field(None, ge=f.minimum, le=f.maximum, gt=f.exclusive_minimum,
+                                                title=f.title, description=f.description))
+        else:
+            fields[name] = (str | None, Field(None, min_length=1, max_length=f.max_length, title=f.title,
+                                              description=f.description))
+    return create_model("WhatIfRequest", __config__=ConfigDict(extra="forbid"),
+                        __doc__="A what-if request (one kind of damage): resilience.api.WhatIfRequest.", **fields)
+
+
+WhatIfRequest = _request_model()
 
 
 def result_page(run_id: str, home: Path | None = None) -> Path | None:
-    """The ``result.html`` of a what-if run (``var/whatif/<run_id>/``), if it was written.
+    """The ``result.html`` of a what-if run (``<whatif_dir>/<run_id>/``), if it was written.
 
-    The run id is mapped to its folder the way the DAG maps it (:func:`resilience.feeds.inbox.safe_name`)
-    and the path must stay inside ``var/whatif`` (no ``..``, no symlink out).
+    The run id is mapped to its folder the way the DAG maps it (:func:`resilience.files.safe_name`)
+    and the path must stay inside the settings' ``whatif_dir`` (no ``..``, no symlink out).
     """
-    from resilience.feeds.inbox import inside, safe_name
+    from resilience.files import inside, safe_name
     from resilience.settings import load_settings
 
-    root = (home or load_settings().path("var/whatif"))
+    s = load_settings()
+    root = home or s.path(s.whatif_dir)
     try:
         path = inside(root, f"{safe_name(run_id)}/result.html")
     except ValueError:
@@ -266,16 +281,12 @@ def _whatif_app():
 
         from resilience import api
         from resilience.errors import BadInput
-        from resilience.pipeline import check_scenario, scenario_from_params
-        from resilience.settings import load_settings
 
-        try:
-            scenario = scenario_from_params(req.model_dump(),
-                                            scenarios_dir=load_settings().path("config/scenarios"))
-            check_scenario(scenario)
+        try:  # scenario files from the settings' scenarios_dir only
+            scenario = api.check_scenario(api.scenario_from_params(req.model_dump()))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return api.whatif(scenario)
+                return api.whatif(scenario).to_dict()
         except BadInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         except ValueError as exc:  # the scenario itself refuses the input (e.g. a bad scenario file)

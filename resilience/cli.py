@@ -209,7 +209,7 @@ def watch(
     """
     import time
 
-    from resilience.live import LiveModel
+    from resilience.api.live import LiveModel
 
     live = LiveModel(state.db_url)
     while True:
@@ -292,53 +292,36 @@ def whatif(
 ) -> None:
     """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs.
 
-    Every option is checked before the network is read: ``--region`` latitude within -90..90,
-    longitude within -180..180, radius finite and > 0; ``--hours`` finite and >= 0; a
+    The options are mapped to one what-if request (:class:`resilience.api.WhatIfRequest`: the
+    same fields, bounds and messages as the what-if DAG's form and API) and every one is checked
+    before the network is read: ``--region`` latitude within -90..90, longitude within
+    -180..180, radius more than 0 and at most 2000 km; ``--hours`` from 0 to 720; a
     ``--scenario`` file that is not a YAML scenario is named, never printed.
     """
     from resilience import api
 
-    reg = None
-    if region:
-        from resilience.scenarios._geo import lat_lon, number
-
-        parts = region.split(",")
-        try:
-            if len(parts) != 3:
-                raise ValueError(f"'{region}' is not LAT,LON,KM")
-            lat, lon = lat_lon(parts[0], parts[1])
-            reg = (lat, lon, number(parts[2], "radius (km)", above=0))
-        except ValueError as exc:
-            _fail_bad_input(BadInput("--region", str(exc)))
-    if hours is not None and not (0 <= hours < float("inf")):
-        _fail_bad_input(BadInput("--hours", f"must be a finite number of hours >= 0, not {hours}"))
     try:
-        sc = api.scenario_from_options(fail=_split(fail), region=reg, power_outage=power_outage or None,
-                                       hours=hours, srlg=_split(srlg), scenario_file=scenario)
-        with _CoverageToStderr():
-            if html is None:
-                result = api.whatif(sc, db_url=state.db_url)
-            else:  # the page needs the inventory and the newly single-homed sites as well
-                from resilience.pipeline import evaluate_whatif
-
-                result, sites = evaluate_whatif(sc, db_url=state.db_url)
+        sc = api.WhatIfRequest.from_options(fail=_split(fail), region=region, power_outage=power_outage or None,
+                                            hours=hours, srlg=_split(srlg), scenario=scenario).to_scenario()
+        with _CoverageToStderr():  # the page needs the inventory and the newly single-homed sites as well
+            result = api.whatif(sc, db_url=state.db_url, detail=html is not None)
+    except BadInput as exc:
+        _fail_bad_input(exc)
     except ValueError as exc:
         msg = str(exc)
         if scenario and not msg.startswith(str(scenario)):
             msg = f"{scenario}: {msg}"
         _fail_bad_input(BadInput("--scenario" if scenario else "whatif", msg))
     if html is not None:
-        from resilience.pipeline import render_whatif_html
-
         try:
-            html.write_text(render_whatif_html(sc, result, sites=sites), encoding="utf-8")
+            html.write_text(api.whatif_page(sc, result), encoding="utf-8")
         except OSError as exc:
             _fail_bad_input(BadInput("--html", f"{html}: {exc.strerror or exc}"))
         typer.echo(f"result page written to {html}", err=True)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(), default=str, ensure_ascii=False) + "\n")
         return
-    b, s, lost = result["baseline"], result["scenario"], result["lost"]
+    b, s, lost = result.baseline, result.scenario, result.lost
     _print_rows(
         [{"": "served nodes", "baseline": b["served_nodes"], "scenario": s["served_nodes"],
           "difference": s["served_nodes"] - b["served_nodes"]},
@@ -346,14 +329,14 @@ def whatif(
           "difference": s["served_subscribers"] - b["served_subscribers"]}],
         fmt, "what-if",
     )
-    mc = result.get("monte_carlo")
+    mc = result.monte_carlo
     if mc and fmt is Format.table:  # earthquake: the Monte Carlo statistics, not only the likely damage
         _print_rows(
             [{"lost": what, **{k: mc[what][k] for k in ("mean", "p50", "p95", "max")}}
              for what in ("nodes_lost", "subscribers_lost")],
             fmt, f"earthquake Monte Carlo ({mc['runs']:,} runs, seed {mc['seed']})",
         )
-    detail = result.get("new_spofs_detail") or []
+    detail = result.new_spofs_detail
     if detail and fmt is Format.table:
         _print_rows(
             [{"element_type": d["element_type"], "id": str(d["id"]), "name": _ends(d) or d.get("name", ""),
@@ -367,7 +350,7 @@ def whatif(
         shown += " ..." if len(lost["nodes"]) > 20 else ""
         what = "likely lost" if mc else "lost"
         _console().print(f"{what} {len(lost['nodes'])} nodes, {lost['subscribers']:,} subscribers: {shown}")
-        _console().print(f"new single points of failure: {len(result['new_spofs'])}")
+        _console().print(f"new single points of failure: {len(result.new_spofs)}")
 
 
 @app.command()

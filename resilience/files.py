@@ -1,4 +1,5 @@
-"""Writing result files so that a reader never sees half of one.
+"""Result files and the paths they go to: written so that a reader never sees half of one,
+at names that never escape their folder.
 
 Example
 -------
@@ -11,10 +12,13 @@ Example
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_text_atomic"]
+__all__ = ["inside", "safe_name", "write_text_atomic"]
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_+-]+")
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -32,3 +36,55 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def inside(root: str | Path, name: str | Path) -> Path:
+    """``root / name``, refusing a name that escapes ``root``.
+
+    Parameters
+    ----------
+    root : path
+        The folder the name must stay in.
+    name : path
+        A relative name (e.g. from a request or a scenario parameter).
+
+    Returns
+    -------
+    Path
+        The joined path (not resolved through symbolic links).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is absolute, contains ``..``, or resolves (through links) outside ``root``.
+
+    Example
+    -------
+    >>> inside("/srv/inbox", "a/b.csv").as_posix()
+    '/srv/inbox/a/b.csv'
+    >>> inside("/srv/inbox", "../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    ValueError: ../etc/passwd: a path outside /srv/inbox is refused
+    """
+    root = Path(root)
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or not str(name).strip():
+        raise ValueError(f"{name}: a path outside {root} is refused")
+    joined = root / rel
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(joined)]) != real_root:
+        raise ValueError(f"{name}: a path outside {root} is refused")
+    return joined
+
+
+def safe_name(value: str) -> str:
+    """``value`` reduced to a safe folder name (letters, digits, ``_+-``; at most 120 characters).
+
+    Example
+    -------
+    >>> safe_name("manual__2024-01-03T00:00:00+00:00/../x")
+    'manual__2024-01-03T00_00_00+00_00_x'
+    """
+    cleaned = _SAFE_ID.sub("_", value).strip("_") or "claim"
+    return cleaned[:120]

@@ -49,6 +49,16 @@ class Settings:
     exporter_label_limits: str = ""  # "operator=100,prefecture=100,...": distinct values kept per label
     pushgateway_url: str = ""
     report_dir: str = "var/reports"
+    # where results and inputs lie (relative to the home unless absolute; Settings.path resolves)
+    archive_dir: str = "var/archive"  # ingested feed files by sha256 (PostgreSQL stores; SQLite: beside the file)
+    exports_dir: str = "var/exports"  # per-operator extracts of each snapshot
+    whatif_dir: str = "var/whatif"  # what-if DAG results, one folder per run
+    restoration_dir: str = "var/restoration"  # restoration plans of the restore DAG
+    hardening_dir: str = "var/hardening"  # hardening plans of the harden DAG
+    run_dir: str = "var/run"  # heartbeats (resilience watch)
+    scenarios_dir: str = "config/scenarios"  # the scenario files planners pick from
+    restoration_resources: str = "config/resources/noto-2024.yaml"  # crews, generators, roads
+    hardening_measures: str = "config/hardening/measures.yaml"  # the measures catalogue
     display_timezone: str = "Asia/Tokyo"  # times in reports, what-if pages and the Airflow UI
     watch_wait_seconds: float = 60.0  # the analyze DAG waits this long for a live watch's snapshot
     # `resilience receive` (docs/receivers.md); credentials only from the environment

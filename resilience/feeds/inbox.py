@@ -7,6 +7,9 @@ through three places, each move an atomic ``rename`` inside the inbox's file sys
                         --settle--> <inbox>/processed/<stamp>_status.csv
                                 or  <inbox>/rejected/<stamp>_status.csv (+ .reason.txt)
 
+This module holds the mechanics only; the ingest step over the inbox (claim, ingest, settle)
+is :func:`resilience.api.ingest_inbox`, which the ingest DAG calls.
+
 Rules:
 
 - Only regular files directly in the inbox are taken. Symbolic links are refused (moved, as
@@ -39,12 +42,13 @@ True
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from resilience.files import inside, safe_name  # noqa: F401  (inside: the inbox's path rule too)
 
 __all__ = [
     "CLAIMED",
@@ -55,10 +59,7 @@ __all__ = [
     "claim",
     "claim_dir",
     "claimed",
-    "ingest_inbox",
-    "inside",
     "release",
-    "safe_name",
     "scan",
     "settle",
 ]
@@ -67,7 +68,6 @@ CLAIMED = ".claimed"
 PROCESSED = "processed"
 REJECTED = "rejected"
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".swp", "~")
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_+-]+")
 
 
 @dataclass(frozen=True)
@@ -81,58 +81,6 @@ class Candidate:
     path: Path
     action: str
     reason: str = ""
-
-
-def inside(root: str | Path, name: str | Path) -> Path:
-    """``root / name``, refusing a name that escapes ``root``.
-
-    Parameters
-    ----------
-    root : path
-        The folder the name must stay in.
-    name : path
-        A relative name (e.g. from a request or a scenario parameter).
-
-    Returns
-    -------
-    Path
-        The joined path (not resolved through symbolic links).
-
-    Raises
-    ------
-    ValueError
-        ``name`` is absolute, contains ``..``, or resolves (through links) outside ``root``.
-
-    Example
-    -------
-    >>> inside("/srv/inbox", "a/b.csv").as_posix()
-    '/srv/inbox/a/b.csv'
-    >>> inside("/srv/inbox", "../etc/passwd")
-    Traceback (most recent call last):
-    ...
-    ValueError: ../etc/passwd: a path outside /srv/inbox is refused
-    """
-    root = Path(root)
-    rel = Path(name)
-    if rel.is_absolute() or ".." in rel.parts or not str(name).strip():
-        raise ValueError(f"{name}: a path outside {root} is refused")
-    joined = root / rel
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(joined)]) != real_root:
-        raise ValueError(f"{name}: a path outside {root} is refused")
-    return joined
-
-
-def safe_name(value: str) -> str:
-    """``value`` reduced to a safe folder name (letters, digits, ``_+-``; at most 120 characters).
-
-    Example
-    -------
-    >>> safe_name("manual__2024-01-03T00:00:00+00:00/../x")
-    'manual__2024-01-03T00_00_00+00_00_x'
-    """
-    cleaned = _SAFE_ID.sub("_", value).strip("_") or "claim"
-    return cleaned[:120]
 
 
 def claim_dir(inbox: str | Path, claim_id: str) -> Path:
@@ -359,95 +307,3 @@ def release(inbox: str | Path, claim_id: str) -> None:
         folder.rmdir()
     except (FileNotFoundError, OSError):
         pass
-
-
-def _summary_entry(result, moved: Path | None) -> dict:
-    entry = result.as_dict()
-    entry["path"] = Path(result.path).name
-    entry["moved_to"] = str(moved) if moved else None
-    return entry
-
-
-def ingest_inbox(
-    inbox: str | Path,
-    claim_id: str,
-    *,
-    db_url: str | None = None,
-    settle_seconds: float = 2.0,
-    claim_new: bool = True,
-) -> dict:
-    """Claim the settled inbox files, ingest them, and file each away (the ingest pipeline step).
-
-    Each file is moved as soon as its own ingest transaction committed: to ``processed/`` when
-    it was stored (or was already stored: same sha256) and to ``rejected/`` with a reason when
-    it cannot be read at all or every row of it was quarantined. A retry with the same
-    ``claim_id`` carries on with the files not yet filed away.
-
-    Parameters
-    ----------
-    inbox : path
-        The inbox folder.
-    claim_id : str
-        The claim (an Airflow run id, say).
-    db_url : str, optional
-        The project store (default: settings).
-    settle_seconds : float
-        See :func:`scan`.
-    claim_new : bool
-        Also claim files that arrived since (else only finish the files already claimed).
-
-    Returns
-    -------
-    dict
-        ``files`` (one entry per ingested file: path, kind, rows, accepted, quarantined,
-        already_ingested, moved_to), ``rejected`` (file and reason), ``rows_accepted``,
-        ``rows_quarantined`` (rows of new files that ended in the quarantine table), ``files_new`` and ``changed`` (true when new rows were stored, i.e.
-        the analysis is out of date).
-    """
-    from resilience import api
-    from resilience.errors import BadInput
-
-    inbox = Path(inbox)
-    folder = claim_dir(inbox, claim_id)
-    pending = claim(inbox, claim_id, settle_seconds=settle_seconds) if claim_new else claimed(inbox, claim_id)
-    marker = folder / ".changed"
-    files: list[dict] = []
-    rejected: list[dict] = []
-
-    def on_file(result) -> None:
-        path = Path(result.path)
-        if result.rows > 0 and result.accepted == 0 and not result.already_ingested:
-            reason = (f"{path.name}: all {result.rows} rows quarantined (see the quarantine table, "
-                      f"sha256 {result.sha256})")
-            moved = settle(inbox, path, ok=False, reason=reason)
-            rejected.append({"path": path.name, "reason": reason, "moved_to": str(moved) if moved else None,
-                             "rows": result.rows})
-        else:
-            if result.accepted > 0 and not result.already_ingested:
-                marker.touch()
-            files.append(_summary_entry(result, settle(inbox, path, ok=True)))
-
-    while pending:
-        try:
-            api.ingest(pending, db_url=db_url, on_file=on_file)
-            break
-        except BadInput as exc:  # unreadable file: reject it, ingest the others
-            bad = next((p for p in pending if p.name == Path(exc.path).name), None)
-            if bad is None:
-                raise
-            moved = settle(inbox, bad, ok=False, reason=str(exc))
-            rejected.append({"path": bad.name, "reason": str(exc), "moved_to": str(moved) if moved else None})
-            pending = [p for p in claimed(inbox, claim_id) if p != bad]
-    changed = marker.exists()
-    marker.unlink(missing_ok=True)
-    release(inbox, claim_id)
-    return {
-        "claim_id": claim_id,
-        "files": files,
-        "rejected": rejected,
-        "rows_accepted": sum(f["accepted"] for f in files if not f["already_ingested"]),
-        "rows_quarantined": sum(f["quarantined"] for f in files if not f["already_ingested"])
-        + sum(r.get("rows", 0) for r in rejected),
-        "files_new": sum(1 for f in files if not f["already_ingested"]),
-        "changed": changed,
-    }

@@ -1,8 +1,8 @@
 """The what-if result page for planners: one self-contained HTML file in the report's style.
 
 :func:`build_whatif_page` is pure (the scenario, the what-if answer and the inventory in, HTML
-text out); :func:`resilience.pipeline.run_whatif` and ``resilience whatif --html FILE`` write
-it. What a planner reads, in order: the scenario in words; what is lost (sites, subscribers)
+text out; :func:`sites_frame` gives its inventory from a graph); :func:`resilience.api.run_whatif`
+and ``resilience whatif --html FILE`` write it. What a planner reads, in order: the scenario in words; what is lost (sites, subscribers)
 with the served share before and after; the loss by operator and by municipality; the lost
 sites by name; a map of the sites that fail, are cut off or become single-homed; the hour-by-hour
 timeline of a power outage, or the Monte Carlo distribution of an earthquake; the new single
@@ -41,7 +41,7 @@ import pandas as pd
 
 from resilience.reports import charts
 
-__all__ = ["SITE_COLUMNS", "build_whatif_page", "describe_scenario"]
+__all__ = ["SITE_COLUMNS", "build_whatif_page", "describe_scenario", "sites_frame"]
 
 #: Inventory columns the page uses (``sites`` argument of :func:`build_whatif_page`).
 SITE_COLUMNS = ["node_id", "name", "kind", "operator", "prefecture", "municipality", "lat", "lon",
@@ -58,6 +58,20 @@ MAP_COLORS: dict[str, str] = {
 }
 
 _TIMELINE_HOURS = (0, 1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720)
+
+
+def sites_frame(G: Any) -> pd.DataFrame:
+    """The inventory of a network graph as the page's ``sites`` frame (:data:`SITE_COLUMNS`).
+
+    Example
+    -------
+    >>> import networkx as nx
+    >>> G = nx.MultiGraph(); G.add_node("B1", name="Wajima 1", subscribers=100)
+    >>> sites_frame(G)[["node_id", "name", "subscribers"]].values.tolist()
+    [['B1', 'Wajima 1', 100]]
+    """
+    rows = [{"node_id": str(n), **{c: d.get(c) for c in SITE_COLUMNS[1:]}} for n, d in G.nodes(data=True)]
+    return pd.DataFrame(rows, columns=SITE_COLUMNS)
 
 
 def _num(value: Any) -> float:
@@ -325,7 +339,7 @@ def build_whatif_page(
         The scenario dict as given (the answer's ``description`` is preferred when present).
     result : mapping
         The answer of :func:`resilience.api.whatif`, optionally with ``newly_single_homed`` and
-        ``already_out`` (added by :func:`resilience.pipeline.evaluate_whatif`) and
+        ``already_out`` (added by :func:`resilience.api.whatif` with ``detail``) and
         ``monte_carlo.per_run`` (the loss of every earthquake run).
     sites : pandas.DataFrame, optional
         The inventory (:data:`SITE_COLUMNS`): names, operators, places and positions.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from resilience import api
-from resilience.live import LiveModel
+from resilience.api.live import LiveModel
 from resilience.store.snapshots import read_snapshot
 
 STATUS = "observed_at,node_id,state,power,battery_remaining_min\n"

@@ -3,7 +3,9 @@
 ``make test`` runs pytest with no AIRFLOW_HOME: it is set here, before anything imports
 Airflow, to a temporary folder per test process, with the repository's dags/ and plugins/.
 Every test that runs Airflow is marked ``airflow`` (and put in one xdist group); each test
-process migrates its own metadata database once, so workers never share one.
+process migrates its own metadata database once, so workers never share one. The dags/ folder
+is put on ``sys.path`` as the DAG processor and the task runner do (``BundleDagBag``), so that
+the DAG files import their shared module ``resilience_assets``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ AIRFLOW_ENV = {
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
 }
 os.environ.update(AIRFLOW_ENV)
+if str(ROOT / "dags") not in sys.path:
+    sys.path.append(str(ROOT / "dags"))
 
 
 @pytest.fixture(scope="session")

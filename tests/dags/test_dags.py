@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES, missing
+from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
 from tests.dags.conftest import ROOT
 
 DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif",
@@ -225,7 +224,7 @@ def test_ingest_then_analyze_end_to_end_and_reruns_change_nothing(dagbag, pipeli
 @pytest.mark.xdist_group("airflow")
 @pytest.mark.slow
 def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, pipeline_env, monkeypatch):
-    from resilience import api, pipeline
+    from resilience import api
     from resilience.store import snapshots
 
     db_url = pipeline_env["db_url"]
@@ -242,14 +241,14 @@ def test_a_task_failing_half_way_and_retried_leaves_no_partial_snapshot(dagbag, 
             raise RuntimeError("injected failure half-way through writing the snapshot")
         return real_insert(conn, table, frame)
 
-    real = pipeline.analyze_once
+    real = api.analyze_once
 
     def watching(as_of, **kw):
         if seen["injected"]:
             seen["snapshot_rows_before_retry"] = _count(db_url, "snapshots")
         return real(as_of, **kw)
 
-    monkeypatch.setattr(pipeline, "analyze_once", watching)
+    monkeypatch.setattr(api, "analyze_once", watching)
     monkeypatch.setattr(snapshots, "bulk_insert", fail_once_half_way)
     analyze = dagbag.dags["resilience_analyze"]
     analyze.get_task("analyze").retry_delay = timedelta(seconds=0)
@@ -318,79 +317,3 @@ def test_report_dag_writes_the_report_of_the_day(dagbag, pipeline_env):
     path = Path(_xcom(dr, "write_report"))
     day = (when + timedelta(hours=9)).date().isoformat()
     assert path.parent == home / "var" / "reports" / day and path.stat().st_size > 0
-
-
-@pytest.fixture
-def pushgateway(tmp_path):
-    """A real Pushgateway (Debian prometheus-pushgateway) on a free loopback port."""
-    import socket
-    import time
-    import urllib.request
-
-    exe = shutil.which("prometheus-pushgateway")
-    if exe is None:
-        missing("prometheus", "prometheus-pushgateway is not installed (scripts/system-deps.sh)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}",
-                             f"--persistence.file={tmp_path / 'pushgateway.data'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/-/ready", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, f"the Pushgateway exited ({proc.returncode}) before it was ready"
-                assert time.monotonic() < deadline, f"the Pushgateway at {url} was not ready within 30 s"
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _scrape(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
-        return r.read().decode()
-
-
-@pytest.mark.airflow
-@pytest.mark.prometheus
-@pytest.mark.xdist_group("airflow")
-def test_listener_pushes_pipeline_outcomes_to_the_pushgateway(dagbag, tmp_path, monkeypatch, pushgateway):
-    home, inbox = tmp_path / "home", tmp_path / "inbox"
-    inbox.mkdir()
-    monkeypatch.setenv("RESILIENCE_HOME", str(home))
-    monkeypatch.setenv("RESILIENCE_DB_URL", f"sqlite:///{tmp_path}/r.db")
-    monkeypatch.setenv("RESILIENCE_INBOX", str(inbox))
-    monkeypatch.setenv("RESILIENCE_PUSHGATEWAY_URL", pushgateway)
-    _drop(inbox, "nodes.csv", CONTRACT_NODES.replace("B3,base_station", "B3,satellite_dish"))
-    _fast_retries(dagbag)
-    dr = dagbag.dags["resilience_ingest"].test(logical_date=_when())
-    assert str(dr.state) == "success", _states(dr)
-    text = _scrape(pushgateway)
-    labels = '{dag_id="resilience_ingest",instance="",job="resilience_pipeline"}'
-    assert f"resilience_pipeline_last_success_timestamp_seconds{labels}" in text
-    assert f"resilience_pipeline_last_duration_seconds{labels}" in text
-    assert f"resilience_pipeline_failures_total{labels} " in text
-    assert f"resilience_pipeline_last_rows_rejected{labels} 1" in text  # the bad kind
-    assert f"resilience_pipeline_last_rows_accepted{labels} 4" in text
-    assert "_created" not in text
-
-
-def test_publish_does_nothing_without_a_pushgateway_url():
-    sys.path.insert(0, str(ROOT / "plugins"))
-    try:
-        import resilience_plugin
-    finally:
-        sys.path.remove(str(ROOT / "plugins"))
-    assert resilience_plugin.publish("resilience_ingest", session=None, url="") is None
-    reg = resilience_plugin.registry_for({"failures_total": 3.0, "last_duration_seconds": 1.5})
-    assert reg.get_sample_value("resilience_pipeline_failures_total") == 3.0
-    assert reg.get_sample_value("resilience_pipeline_last_duration_seconds") == 1.5

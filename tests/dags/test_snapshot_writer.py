@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from resilience import api, pipeline
-from resilience.live import LiveModel
+from resilience import api
+from resilience.api import snapshots as pipeline  # the snapshot writers the pipeline calls
+from resilience.api.live import LiveModel
 
 STATUS = "observed_at,node_id,state,power,battery_remaining_min\n{at},A1,down,none,0\n"
 

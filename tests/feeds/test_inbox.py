@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from resilience.api import ingest_inbox
 from resilience.feeds import inbox as ib
 from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
 
@@ -142,7 +143,7 @@ def test_ingest_inbox_files_everything_away(inbox, db_url):
     (inbox / "junk.csv").write_bytes(b"\x00\x01garbage" * 50)
     os.utime(inbox / "junk.csv", (0, 0))
     _drop(inbox, "all_bad.csv", STATUS.replace("B1,down", "NOPE,down").replace("B2,up", "NOPE2,up"), age=90)
-    out = ib.ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0)
+    out = ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0)
     assert {f["path"] for f in out["files"]} == {"nodes.csv", "links.csv", "status.csv"}
     assert {r["path"] for r in out["rejected"]} == {"junk.csv", "all_bad.csv"}
     assert out["changed"] and out["files_new"] == 3 and out["rows_accepted"] == 12
@@ -157,14 +158,15 @@ def test_ingest_inbox_files_everything_away(inbox, db_url):
 
     # The same file delivered again: stored already, filed away, nothing changed.
     _drop(inbox, "status-again.csv", STATUS)
-    again = ib.ingest_inbox(inbox, "run-2", db_url=db_url, settle_seconds=0)
+    again = ingest_inbox(inbox, "run-2", db_url=db_url, settle_seconds=0)
     assert not again["changed"] and again["files"][0]["already_ingested"]
     # Nothing there: nothing happens.
-    assert ib.ingest_inbox(inbox, "run-3", db_url=db_url, settle_seconds=0)["files"] == []
+    assert ingest_inbox(inbox, "run-3", db_url=db_url, settle_seconds=0)["files"] == []
 
 
 def test_a_retry_carries_on_with_the_files_not_yet_filed(inbox, tmp_path, monkeypatch):
     from resilience import api
+    from resilience.api import feeds as api_feeds  # where ingest_inbox finds ingest
 
     db_url = f"sqlite:///{tmp_path}/r.db"
     _drop(inbox, "nodes.csv", CONTRACT_NODES, age=120)
@@ -182,11 +184,11 @@ def test_a_retry_carries_on_with_the_files_not_yet_filed(inbox, tmp_path, monkey
         kw_on_file = kw.pop("on_file")
         return real(paths, on_file=on_file, **kw)
 
-    monkeypatch.setattr(api, "ingest", crash_after_first_file)
+    monkeypatch.setattr(api_feeds, "ingest", crash_after_first_file)
     with pytest.raises(OSError):
-        ib.ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0)
+        ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0)
     assert [p.name for p in ib.claimed(inbox, "run-1")] == ["links.csv"]
-    out = ib.ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0, claim_new=False)
+    out = ingest_inbox(inbox, "run-1", db_url=db_url, settle_seconds=0, claim_new=False)
     assert [f["path"] for f in out["files"]] == ["links.csv"] and out["changed"]
     assert api.load_state(db_url=db_url)["links"].shape[0] == 5
 

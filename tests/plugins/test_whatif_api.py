@@ -69,12 +69,12 @@ def test_unknown_keys_and_out_of_range_values_are_refused(client):
 
 
 def test_the_result_page_of_a_run_is_served_and_nothing_else(client, plugin):
-    from resilience import pipeline
-    from resilience.feeds.inbox import safe_name
+    from resilience import api
+    from resilience.files import safe_name
     from resilience.settings import load_settings
 
     run_id = "manual__2025-03-01T00:00:00+00:00"
-    pipeline.run_whatif({"type": "explicit", "fail": ["A1"]},
+    api.run_whatif({"type": "explicit", "fail": ["A1"]},
                         load_settings().path("var/whatif") / safe_name(run_id), run_id=run_id)
     r = client.get("/whatif/runs/manual__2025-03-01T00%3A00%3A00%2B00%3A00")
     assert r.status_code == 200 and "Wajima 1" in r.text

@@ -140,7 +140,7 @@ def test_burst_of_10000_events(db_url, start_receiver, tmp_path):
 
 
 def test_inbox_mode_leaves_batches_to_the_airflow_dag(network, start_receiver, resilience_home):
-    from resilience.feeds.inbox import ingest_inbox
+    from resilience.api import ingest_inbox
 
     rec = start_receiver(network, ingest="inbox")
     post(f"http://127.0.0.1:{rec.http_port}/eventListener/v7", {"event": samples.fault("B1", "Cell unavailable")})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from resilience import api, pipeline
+from resilience import api
 from resilience.reports.whatif import build_whatif_page
 from tests.conftest import missing
 from tests.reports.test_report_chromium import CHROMIUM, FLAGS
@@ -35,7 +35,7 @@ def noto(tmp_path_factory) -> str:
 
 
 def _page(url: str, tmp_path: Path, scenario: dict, name: str) -> tuple[str, dict]:
-    out = pipeline.run_whatif(scenario, tmp_path / name, run_id=f"manual__{name}", db_url=url)
+    out = api.run_whatif(scenario, tmp_path / name, run_id=f"manual__{name}", db_url=url)
     return Path(out["html"]).read_text(encoding="utf-8"), out
 
 
@@ -44,7 +44,7 @@ def _text(html: str) -> str:
 
 
 def test_power_outage_page_reads_as_names_places_and_a_timeline(noto, tmp_path):
-    sc = pipeline.scenario_from_params({"scenario_file": "wajima-power-24h.yaml"}, scenarios_dir=SCENARIOS)
+    sc = api.scenario_from_params({"scenario_file": "wajima-power-24h.yaml"}, scenarios_dir=SCENARIOS)
     html, out = _page(noto, tmp_path, sc, "power")
     result = json.loads(Path(out["json"]).read_text())["result"]
     lost = result["lost"]
@@ -62,7 +62,7 @@ def test_power_outage_page_reads_as_names_places_and_a_timeline(noto, tmp_path):
 
 
 def test_earthquake_page_shows_the_distribution_of_every_run(noto, tmp_path):
-    sc = pipeline.scenario_from_params({"scenario_file": "wajima-earthquake.yaml"}, scenarios_dir=SCENARIOS)
+    sc = api.scenario_from_params({"scenario_file": "wajima-earthquake.yaml"}, scenarios_dir=SCENARIOS)
     html, out = _page(noto, tmp_path, sc, "quake")
     mc = json.loads(Path(out["json"]).read_text())["result"]["monte_carlo"]
     assert len(mc["per_run"]["subscribers_lost"]) == mc["runs"] == 1000
@@ -94,7 +94,7 @@ def test_the_page_renders_in_chromium(noto, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name, file in (("power", "wajima-power-24h.yaml"), ("quake", "wajima-earthquake.yaml"),
                        ("srlg", "noto-route-249.yaml")):
-        sc = pipeline.scenario_from_params({"scenario_file": file}, scenarios_dir=SCENARIOS)
+        sc = api.scenario_from_params({"scenario_file": file}, scenarios_dir=SCENARIOS)
         _, out = _page(noto, tmp_path, sc, name)
         shot = ARTIFACTS / f"whatif-{name}.png"
         shot.unlink(missing_ok=True)
