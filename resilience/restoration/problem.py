@@ -551,6 +551,27 @@ def _grid_back_hours(gattrs: dict[str, Any], csr: CSRGraph, off: set[str]) -> np
     return per_cat[a.codes["power_feed"]]
 
 
+def _nearest(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> int:
+    """``np.argmin(haversine_km(lat, lon, lats, lons))`` (no NaN), computed only over a band of
+    latitudes wide enough to hold the nearest point (a great-circle distance is at least the
+    arc of the latitude difference): the first index among equal distances, as ``argmin``.
+
+    >>> _nearest(0.0, 0.0, np.array([5.0, -1.0, 1.0, 30.0]), np.array([0.0, 0.0, 0.0, 0.0]))
+    1
+    """
+    width = 0.05  # degrees of latitude either side
+    while True:
+        band = np.flatnonzero(np.abs(lats - lat) <= width)
+        if width >= 180.0:
+            band = np.arange(len(lats))
+        if len(band):
+            dist = haversine_km(lat, lon, lats[band], lons[band])
+            k = int(np.argmin(dist))
+            if width >= 180.0 or dist[k] < EARTH_RADIUS_KM * math.radians(width) * (1 - 1e-9):
+                return int(band[k])
+        width *= 4
+
+
 def _priorities(csr: CSRGraph, resources: Resources, priority: dict[str, float] | None) -> np.ndarray:
     p = np.ones(csr.n)
     pr = resources.priorities
@@ -759,19 +780,20 @@ def build_problem(
     c_kind = np.where(is_link, link_medium_sub[np.where(is_link, ctarget, 0)] if len(lidx) else "",
                       kind_full[c_acc[:, 0]]) if len(ctype) else np.zeros(0, object)
     c_kind = np.asarray(c_kind, dtype=object)
+    kind_names, kind_code = np.unique(c_kind.astype(str), return_inverse=True)
 
     # resources: one row per unit; eligibility per pool
     depot_node: dict[str, int] = {}
     has_xy = ~(np.isnan(lat_full) | np.isnan(lon_full))
     xy_idx = np.flatnonzero(has_xy)
+    xy_lat, xy_lon = lat_full[xy_idx], lon_full[xy_idx]
     for d in resources.depots:
         if d.node is not None:
             if d.node not in csr.node_index:
                 raise ValueError(f"depot {d.id}: node {d.node[:60]!r} is not in the network")
             depot_node[d.id] = csr.node_index[d.node]
         elif len(xy_idx):
-            dist = haversine_km(d.lat, d.lon, lat_full[xy_idx], lon_full[xy_idx])
-            depot_node[d.id] = int(xy_idx[int(np.argmin(dist))])
+            depot_node[d.id] = int(xy_idx[_nearest(d.lat, d.lon, xy_lat, xy_lon)])
         else:
             depot_node[d.id] = 0
     depots = {d.id: d for d in resources.depots}
@@ -787,7 +809,7 @@ def build_problem(
         else:
             types = (_EQUIP_CTYPE[pool.type],)
             skill = np.asarray(pool.kinds, dtype=object)
-        ok = np.isin(ctype, types) & np.isin(c_kind, skill)
+        ok = np.isin(ctype, types) & np.isin(kind_code, np.flatnonzero(np.isin(kind_names, skill)))
         if pool.operator is not None:
             ok &= c_op == pool.operator
         idx = np.flatnonzero(ok)
