@@ -18,7 +18,6 @@ from resilience.analysis.blast import (
     served_nodes,
     single_homed,
     single_points_of_failure,
-    srlg_blast_radius,
 )
 from resilience.analysis.causes import causes
 from resilience.analysis.forecast import (
@@ -27,7 +26,17 @@ from resilience.analysis.forecast import (
     death_hours,
     node_out_times,
 )
+from resilience.analysis.outages import RootOutage, root_outages
 from resilience.analysis.snapshot import AGGREGATE_METRICS, Snapshot, compute_snapshot
+from resilience.analysis.srlg import srlg_blast_radius
+from resilience.analysis.traversal import (
+    dfs_lowpoint,
+    root_indices,
+    served_mask,
+    upstream_bfs,
+    whole_counts,
+    widest_out_times,
+)
 from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = [
@@ -39,6 +48,8 @@ __all__ = [
     "srlg_blast_radius",
     "single_homed",
     "causes",
+    "root_outages",
+    "RootOutage",
     "battery_forecast",
     "node_out_times",
     "death_hours",
@@ -46,4 +57,10 @@ __all__ = [
     "Snapshot",
     "compute_snapshot",
     "AGGREGATE_METRICS",
+    "served_mask",
+    "dfs_lowpoint",
+    "widest_out_times",
+    "upstream_bfs",
+    "root_indices",
+    "whole_counts",
 ]

@@ -37,10 +37,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis.blast import _depth_kernel, blast_arrays, srlg_blast_radius
+from resilience.analysis.blast import _depth_kernel, blast_arrays
 from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
+from resilience.analysis.srlg import srlg_blast_radius
 from resilience.analysis.traversal import root_indices, whole_counts, widest_out_times
 from resilience.topology.compiled import CSRGraph, to_csr
 from resilience.topology.model import CAUSES

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from resilience.analysis.outages import RootOutage
 from resilience.errors import BadInput
 from resilience.topology.snapshot import AGGREGATES, ELEMENTS, NODES_OUT, SRLGS
 
@@ -113,16 +114,6 @@ SiteOut = NODES_OUT.record(
     defaults={"upstream": ""},
     extra=(("root", str, ""),),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RootOutage:
-    """A root outage (an out site that is a root cause, or a cut link) and what it explains."""
-
-    root: str
-    root_type: str  # node | link
-    nodes: int
-    subscribers: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from resilience.analysis.outages import root_outages
 from resilience.errors import ResilienceError, StoreError
 from resilience.exporter.model import (
     Aggregate,
@@ -49,7 +50,6 @@ from resilience.exporter.model import (
     ExporterSnapshot,
     IngestCounts,
     OutageGroup,
-    RootOutage,
     SharedRiskGroup,
     SiteOut,
     fold_labels,
@@ -57,7 +57,7 @@ from resilience.exporter.model import (
 from resilience.store.engine import display_url, store_error
 from resilience.store.reader import SnapshotReads, StoreReader, reader_engine, sqlite_file
 
-__all__ = ["SourceState", "CachedSource", "DatabaseSource", "resolve_roots", "view_of",
+__all__ = ["SourceState", "CachedSource", "DatabaseSource", "view_of",
            "MAX_INGEST_RULES", "sqlite_file", "reader_engine", "one_line"]
 
 MAX_INGEST_RULES = 200  # (kind, rule, field) label sets kept; the rest are summed as rule="other"
@@ -192,66 +192,6 @@ class CachedSource:
         return self.state().snapshot
 
 
-def resolve_roots(
-    rows: Iterable[tuple[str, str | None, bool, int | None]], limit: int | None = None,
-) -> tuple[dict[str, str], tuple[RootOutage, ...]]:
-    """Follow ``upstream`` chains of out nodes to the root outage each one depends on.
-
-    A node that is a root cause (or has no upstream) is its own root. Otherwise its root is found
-    by walking ``upstream`` through out nodes until a root-cause node, or an element that is not
-    an out node (a cut link). The chain walk is memoised (linear in the number of out nodes).
-
-    Parameters
-    ----------
-    rows
-        ``(node_id, upstream, root_cause, subscribers)`` of every out node.
-    limit
-        Keep the largest ``limit`` root outages (by subscribers, then nodes).
-
-    Returns
-    -------
-    (dict, tuple)
-        Root of every out node; root outages with the nodes and subscribers they explain.
-
-    Example
-    -------
-    >>> root_of, roots = resolve_roots([("A", None, True, 0), ("B", "A", False, 10),
-    ...                                 ("C", "B", False, 5), ("D", "L9", False, 7)])
-    >>> root_of["C"], root_of["D"]
-    ('A', 'L9')
-    >>> [(r.root, r.root_type, r.nodes, r.subscribers) for r in roots]
-    [('A', 'node', 3, 15), ('L9', 'link', 1, 7)]
-    """
-    info: dict[str, tuple[str, bool, int]] = {}
-    for node_id, upstream, root_cause, subs in rows:
-        info[str(node_id)] = (str(upstream) if upstream else "", bool(root_cause), int(subs or 0))
-    root_of: dict[str, str] = {}
-    for start in info:
-        path = []
-        cur = start
-        while cur in info and cur not in root_of:
-            up, is_root, _ = info[cur]
-            path.append(cur)
-            if is_root or not up or len(path) > len(info):
-                root_of[cur] = cur
-                path.pop()
-                break
-            cur = up
-        root = root_of.get(cur, cur)
-        for p in path:
-            root_of[p] = root
-    nodes: dict[str, int] = defaultdict(int)
-    subs_by: dict[str, int] = defaultdict(int)
-    for n, r in root_of.items():
-        nodes[r] += 1
-        subs_by[r] += info[n][2]
-    roots = sorted(
-        (RootOutage(r, "node" if r in info else "link", nodes[r], subs_by[r]) for r in nodes),
-        key=lambda x: (-x.subscribers, -x.nodes, x.root),
-    )
-    return root_of, tuple(roots[:limit] if limit is not None else roots)
-
-
 def _core_nodes(aggregates: Iterable[Aggregate]) -> int:
     """Core nodes: the ``cores`` aggregate, or (snapshots written before it) the ``nodes``
     aggregate's nodes of kind core (it covers the whole inventory)."""
@@ -305,7 +245,7 @@ def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
         g[0] += 1
         g[1] += int(r.subscribers or 0)
     outages = tuple(OutageGroup(*k, n, subs) for k, (n, subs) in groups.items())
-    root_of, roots = resolve_roots(
+    root_of, roots = root_outages(
         ((r.node_id, None if r.upstream is None or r.upstream != r.upstream else r.upstream,
           r.root_cause, r.subscribers) for r in out.itertuples(index=False)),
         limit=max_sites_out)
@@ -470,7 +410,7 @@ class DatabaseSource:
             OutageGroup(r[0], bool(r[1]), r[2] or "", r[3] or "", r[4] or "", int(r[5]), int(r[6] or 0))
             for r in reads.outages_by_place(sid)
         )
-        root_of, roots = resolve_roots(
+        root_of, roots = root_outages(
             reads.outage_upstreams(sid),
             limit=self.max_sites_out,
         )

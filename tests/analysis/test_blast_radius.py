@@ -12,7 +12,7 @@ from brute_force import brute_blast, served
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import resilience.analysis.blast as blast
+import resilience.analysis.srlg as shared_risk
 from resilience.analysis import (
     blast_radius,
     single_homed,
@@ -362,7 +362,7 @@ def synthetic_with_groups(seed: int) -> nx.MultiGraph:
 def test_srlg_synthetic_networks_match_brute_force(seed, count_all):
     G = synthetic_with_groups(seed)
     # count_all: nested groups by subtree counts even where the search would be cheaper
-    with mock.patch.object(blast, "_QUERY_COST", 0 if count_all else blast._QUERY_COST):
+    with mock.patch.object(shared_risk, "_QUERY_COST", 0 if count_all else shared_risk._QUERY_COST):
         check_srlg_against_brute(G, None)
         cores = [n for n, k in G.nodes(data="kind") if k == "core"]
         agg = [n for n, k in G.nodes(data="kind") if k == "aggregation"]
@@ -407,7 +407,7 @@ def test_property_overlapping_srlgs_match_brute_force(G, data):
             data.draw(st.lists(st.sampled_from("ABCD"), max_size=3))  # repeats on purpose
         )
     roots = data.draw(st.lists(st.sampled_from(list(G)), min_size=1, max_size=3, unique=True))
-    for cost in (blast._QUERY_COST, 0):  # small graphs: nested groups searched, then counted
-        with mock.patch.object(blast, "_QUERY_COST", cost):
+    for cost in (shared_risk._QUERY_COST, 0):  # small graphs: nested groups searched, then counted
+        with mock.patch.object(shared_risk, "_QUERY_COST", cost):
             check_srlg_against_brute(G, None)
             check_srlg_against_brute(G, roots, weight=None)

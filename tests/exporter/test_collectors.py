@@ -252,12 +252,12 @@ def test_aggregate_families_cover_the_analysis_contract():
         assert set(labels) == set(want), metric
 
 
-def test_resolve_roots_keeps_the_largest_limit_roots():
-    """resolve_roots finds every node's root but returns only the ``limit`` largest root outages."""
-    from resilience.exporter.source import resolve_roots
+def test_root_outages_keeps_the_largest_limit_roots():
+    """root_outages finds every node's root but returns only the ``limit`` largest root outages."""
+    from resilience.analysis.outages import root_outages
 
     rows = [(f"S{i}", f"L{i % 7}", False, i) for i in range(10_000)]
-    root_of, roots = resolve_roots(rows, limit=5)
+    root_of, roots = root_outages(rows, limit=5)
     assert len(roots) == 5 and len(root_of) == 10_000
     assert {r.root_type for r in roots} == {"link"}
     subs = {f"L{k}": sum(i for i in range(10_000) if i % 7 == k) for k in range(7)}
@@ -362,10 +362,10 @@ def test_no_core_gauge(registry, now):
     assert registry.get_sample_value("resilience_network_served_nodes") == 0
 
 
-def test_resolve_roots_cycle_terminates():
-    from resilience.exporter.source import resolve_roots
+def test_root_outages_cycle_terminates():
+    from resilience.analysis.outages import root_outages
 
-    root_of, _ = resolve_roots([("A", "B", False, 1), ("B", "A", False, 1)])
+    root_of, _ = root_outages([("A", "B", False, 1), ("B", "A", False, 1)])
     assert set(root_of) == {"A", "B"}
 
 
