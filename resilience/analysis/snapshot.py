@@ -37,12 +37,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis.blast import _depth_kernel, blast_arrays
+from resilience.analysis.blast import BlastArrays, _depth_kernel, blast_arrays
 from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
 from resilience.analysis.srlg import srlg_blast_radius
-from resilience.analysis.traversal import root_indices, whole_counts, widest_out_times
+from resilience.analysis.traversal import DFSResult, root_indices, whole_counts, widest_out_times
 from resilience.topology.compiled import CSRGraph, to_csr
 from resilience.topology.model import CAUSES
 from resilience.topology.snapshot import (
@@ -57,6 +57,10 @@ from resilience.topology.snapshot import (
 __all__ = [
     "Snapshot",
     "compute_snapshot",
+    "elements_frame",
+    "srlg_frame",
+    "nodes_out_frame",
+    "aggregates_frame",
     "AGGREGATE_METRICS",
     "ELEMENT_COLUMNS",
     "SRLG_COLUMNS",
@@ -178,7 +182,10 @@ def compute_snapshot(
 
     Notes
     -----
-    O((n + m) log n) plus one BFS per shared-risk group that contains a DFS tree link.
+    O((n + m) log n) plus one BFS per shared-risk group that contains a DFS tree link. One DFS
+    (:func:`~resilience.analysis.blast.blast_arrays`) feeds the frames, each built by its own
+    function: :func:`elements_frame`, :func:`srlg_frame`, :func:`nodes_out_frame`, then
+    :func:`aggregates_frame` over them.
 
     Examples
     --------
@@ -198,10 +205,69 @@ def compute_snapshot(
     d = b.dfs
     served = d.served
     nodes = _node_frame(csr)
-    w = csr.weight
-    a = csr.attrs
 
-    # single points of failure
+    elements = elements_frame(csr, b)
+    is_root = np.zeros(csr.n, bool)
+    is_root[r] = True
+    depth, _, _ = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
+    single_homed = served & (depth > 0)  # depth 0: not single-homed (the groups' hidden parts)
+    srlgs = srlg_frame(G, csr, roots, dfs=d, depth=depth)
+    nodes_out = nodes_out_frame(G, csr, r, stale_after, served=served, subscribers=nodes["subscribers"])
+    out_t = widest_out_times(csr, death_hours(G, csr=csr), roots=r)
+    aggregates = aggregates_frame(nodes, elements, srlgs, nodes_out, served=served,
+                                  single_homed=single_homed, cores=len(r), out_t=out_t, hours=hours)
+
+    warnings = coverage_warnings(total_nodes=csr.n, cores=len(r), served_nodes=int(served.sum()))
+    warn_coverage(warnings)
+    sub_int = whole_counts(csr.weight)  # each site <= 10**9 (feeds): int64 sums cannot overflow
+    summary = _summary(elements, srlgs, nodes_out, b, single_homed=single_homed, sub_int=sub_int,
+                       cores=len(r), warnings=warnings, forecast=_forecast(csr, out_t, hours),
+                       top_n=top_n)
+    as_of = G.graph.get("as_of") or created
+    return Snapshot(
+        as_of=as_of,
+        created_at=created,
+        total_nodes=csr.n,
+        total_subscribers=int(sub_int.sum()),
+        served_nodes=int(served.sum()),
+        served_subscribers=int(sub_int[served].sum()),
+        duration_seconds=time.perf_counter() - t0,
+        summary=summary,
+        elements=_plain(elements),
+        srlgs=srlgs.reset_index(drop=True),
+        nodes_out=_plain(nodes_out.reset_index(drop=True)),
+        aggregates=aggregates,
+    )
+
+
+def elements_frame(csr: CSRGraph, b: BlastArrays) -> pd.DataFrame:
+    """The ``elements`` frame: every single point of failure, largest first.
+
+    Nodes whose blast radius holds another node, links whose radius holds any node; a link is
+    located (operator, prefecture, municipality) at the node below it in the DFS tree, and its
+    ``kind`` is its medium.
+
+    Parameters
+    ----------
+    csr : CSRGraph
+    b : BlastArrays
+        :func:`~resilience.analysis.blast.blast_arrays` of ``csr``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ELEMENT_COLUMNS` (labels as Categoricals), ordered by
+        ``subscribers_lost`` then ``nodes_lost`` descending.
+
+    Examples
+    --------
+    >>> G = nx.MultiGraph([("C", "A", "L1"), ("A", "B", "L2")]); G.nodes["C"]["kind"] = "core"
+    >>> c = to_csr(G, weight=None)
+    >>> elements_frame(c, blast_arrays(c))[["element_id", "nodes_lost"]].values.tolist()
+    [['C', 3], ['A', 2], ['L1', 2], ['L2', 1]]
+    """
+    d = b.dfs
+    a = csr.attrs
     n_idx = np.nonzero(b.node_spof)[0]
     l_idx = np.nonzero(b.link_spof)[0]
     child = np.full(csr.m, -1, np.int64)
@@ -222,41 +288,133 @@ def compute_snapshot(
             **{c: _label(csr, c, at) for c in ("operator", "prefecture", "municipality")},
         }
     )
-    elements = elements.sort_values(
+    return elements.sort_values(
         ["subscribers_lost", "nodes_lost"], ascending=False, kind="stable"
     ).reset_index(drop=True)[ELEMENT_COLUMNS]
 
-    # single homing (SPOF depth 0: not single-homed, the hidden parts of the groups)
-    is_root = np.zeros(csr.n, bool)
-    is_root[r] = True
-    depth, _, _ = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
-    sh = served & (depth > 0)
 
-    srlgs = srlg_blast_radius(G, roots=roots, csr=csr, dfs=d, depth=depth)[SRLG_COLUMNS]
+def srlg_frame(
+    G: nx.MultiGraph,
+    csr: CSRGraph,
+    roots: Iterable[Any] | None,
+    *,
+    dfs: DFSResult | None = None,
+    depth: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The ``srlgs`` frame: every shared-risk group's blast radius and hidden part.
 
-    # causes
-    out_idx, cause, root, up_type, up_idx = cause_arrays(G, csr, r, stale_after, served=served)
-    nodes_out = pd.DataFrame(
+    :func:`~resilience.analysis.srlg.srlg_blast_radius` (``dfs`` and ``depth`` passed on) in
+    the snapshot's columns (:data:`SRLG_COLUMNS`), largest first.
+
+    Examples
+    --------
+    >>> G = nx.MultiGraph(); G.add_node("C", kind="core")
+    >>> _ = G.add_edge("C", "A", "L1", srlg=("R1",)); _ = G.add_edge("C", "A", "L2", srlg=("R1",))
+    >>> srlg_frame(G, to_csr(G), None)[["srlg", "nodes_lost", "hidden"]].values.tolist()
+    [['R1', 1, True]]
+    """
+    return srlg_blast_radius(G, roots=roots, csr=csr, dfs=dfs, depth=depth)[SRLG_COLUMNS]
+
+
+def nodes_out_frame(
+    G: nx.MultiGraph,
+    csr: CSRGraph,
+    roots: np.ndarray,
+    stale_after: timedelta | None,
+    *,
+    served: np.ndarray,
+    subscribers: pd.Series,
+) -> pd.DataFrame:
+    """The ``nodes_out`` frame: every out node with its cause, root-cause flag and upstream.
+
+    Parameters
+    ----------
+    G, csr
+        The network and its compiled view.
+    roots : int array
+        Root indices (:func:`~resilience.analysis.traversal.root_indices`).
+    stale_after : timedelta or None
+        As in :func:`compute_snapshot`.
+    served : bool array
+        The nodes served now.
+    subscribers : pandas.Series
+        Every node's subscribers (whole numbers), in node order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`NODES_OUT_COLUMNS` (labels as Categoricals), in node order.
+
+    Examples
+    --------
+    >>> from resilience.analysis.traversal import served_mask
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> G.nodes["A"].update(state="down", power="none", fresh=True); c = to_csr(G)
+    >>> subs = pd.Series(whole_counts(c.weight))
+    >>> f = nodes_out_frame(G, c, c.roots, None, served=served_mask(c), subscribers=subs)
+    >>> f[["node_id", "cause", "root_cause"]].values.tolist()
+    [['A', 'power', True]]
+    """
+    a = csr.attrs
+    out_idx, cause, root, up_type, up_idx = cause_arrays(G, csr, roots, stale_after, served=served)
+    return pd.DataFrame(
         {
             "node_id": csr.node_ids[out_idx],
             "cause": np.asarray(CAUSES, dtype=object)[cause],
             "root_cause": root,
             "upstream": pd.Series(upstream_ids(csr, up_type, up_idx), dtype=object),
             **{c: _label(csr, c, out_idx) for c in ("kind", "operator", "prefecture", "municipality")},
-            "subscribers": nodes["subscribers"].to_numpy()[out_idx],
+            "subscribers": subscribers.to_numpy()[out_idx],
             "lat": a.numbers["lat"][out_idx],
             "lon": a.numbers["lon"][out_idx],
         }
     )[NODES_OUT_COLUMNS]
 
-    # forecast
-    death = death_hours(G, csr=csr)
-    out_t = widest_out_times(csr, death, roots=r)
 
-    # a link cutting exactly one node is that site's own access link; everything else cuts others
-    cuts_others = (elements["element_type"] == "node").to_numpy() | (
-        elements["nodes_lost"].to_numpy() > 1
-    )
+def _cuts_others(elements: pd.DataFrame) -> np.ndarray:
+    """SPOFs that cut other sites: a link cutting exactly one node is that site's own access
+    link; every node SPOF and every other link cuts others."""
+    return (elements["element_type"] == "node").to_numpy() | (elements["nodes_lost"].to_numpy() > 1)
+
+
+def aggregates_frame(
+    nodes: pd.DataFrame,
+    elements: pd.DataFrame,
+    srlgs: pd.DataFrame,
+    nodes_out: pd.DataFrame,
+    *,
+    served: np.ndarray,
+    single_homed: np.ndarray,
+    cores: int,
+    out_t: np.ndarray,
+    hours: Sequence[float],
+) -> pd.DataFrame:
+    """The ``aggregates`` frame: every metric of :data:`AGGREGATE_METRICS` by its labels.
+
+    Parameters
+    ----------
+    nodes : pandas.DataFrame
+        Labels and subscribers of every node, in node order.
+    elements, srlgs, nodes_out : pandas.DataFrame
+        The snapshot's other frames (:func:`elements_frame`, :func:`srlg_frame`,
+        :func:`nodes_out_frame`).
+    served, single_homed : bool arrays
+        The nodes served now; the served nodes with a SPOF between them and the core.
+    cores : int
+        Number of roots.
+    out_t : float array
+        When each node goes out if grid power does not come back
+        (:func:`~resilience.analysis.traversal.widest_out_times`).
+    hours : sequence of float
+        Forecast horizons.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`AGGREGATE_COLUMNS` (``value`` and ``horizon_hours`` float); a metric whose
+        labels have no row adds none.
+    """
+    cuts_others = _cuts_others(elements)
     frames = [
         _agg("nodes", nodes, None),
         _agg("subscribers", nodes, "subscribers"),
@@ -265,17 +423,16 @@ def compute_snapshot(
         _agg("nodes_out", nodes_out, None),
         _agg("subscribers_out", nodes_out, "subscribers"),
         _agg("root_cause_nodes_out", nodes_out[nodes_out["root_cause"]], None),
-        _agg("single_homed_nodes", nodes[sh], None),
-        _agg("single_homed_subscribers", nodes[sh], "subscribers"),
+        _agg("single_homed_nodes", nodes[single_homed], None),
+        _agg("single_homed_subscribers", nodes[single_homed], "subscribers"),
         _agg("articulation_points", elements[elements["element_type"] == "node"], None),
         _agg("bridges", elements[elements["element_type"] == "link"], None),
         _agg("hidden_srlgs", srlgs[srlgs["hidden"]], None),
         _agg("srlgs_cutting", srlgs[srlgs["nodes_lost"] > 0], None),
         _agg("spofs_cutting_others", elements[cuts_others], None),
         _agg("single_homed_sites", elements[~cuts_others], None),
-        _agg("cores", pd.DataFrame(index=range(len(r))), None),
+        _agg("cores", pd.DataFrame(index=range(cores)), None),
     ]
-    forecast = []
     for h in hours:
         out = out_t <= float(h)
         sub = nodes[out].assign(horizon_hours=float(h))
@@ -286,6 +443,20 @@ def compute_snapshot(
             f = _agg(metric, sub, val)
             f["horizon_hours"] = float(h)
             frames.append(f)
+    aggregates = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else None
+    if aggregates is None or len(aggregates) == 0:
+        aggregates = pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    aggregates["horizon_hours"] = aggregates["horizon_hours"].astype(float)
+    aggregates["value"] = aggregates["value"].astype(float)
+    return aggregates
+
+
+def _forecast(csr: CSRGraph, out_t: np.ndarray, hours: Sequence[float]) -> list[dict[str, Any]]:
+    """``summary['forecast']``: nodes and subscribers out at each horizon."""
+    w = csr.weight
+    forecast = []
+    for h in hours:
+        out = out_t <= float(h)
         forecast.append(
             {
                 "horizon_hours": float(h),
@@ -293,30 +464,39 @@ def compute_snapshot(
                 "subscribers_out": int(round(w[out].sum())),
             }
         )
-    aggregates = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else None
-    if aggregates is None or len(aggregates) == 0:
-        aggregates = pd.DataFrame(columns=AGGREGATE_COLUMNS)
-    aggregates["horizon_hours"] = aggregates["horizon_hours"].astype(float)
-    aggregates["value"] = aggregates["value"].astype(float)
+    return forecast
 
-    warnings = coverage_warnings(total_nodes=csr.n, cores=len(r), served_nodes=int(served.sum()))
-    warn_coverage(warnings)
-    sub_int = whole_counts(w)  # each site <= 10**9 (feeds): int64 sums cannot overflow
+
+def _summary(
+    elements: pd.DataFrame,
+    srlgs: pd.DataFrame,
+    nodes_out: pd.DataFrame,
+    b: BlastArrays,
+    *,
+    single_homed: np.ndarray,
+    sub_int: np.ndarray,
+    cores: int,
+    warnings: list,
+    forecast: list[dict[str, Any]],
+    top_n: int,
+) -> dict[str, Any]:
+    """The snapshot's ``summary``: headline counts, warnings, forecast and the top SPOFs."""
+    cuts_others = _cuts_others(elements)
     by_cause = nodes_out.groupby("cause").size().to_dict() if len(nodes_out) else {}
-    summary: dict[str, Any] = {
+    return {
         "nodes_out": len(nodes_out),
         "subscribers_out": int(nodes_out["subscribers"].sum()) if len(nodes_out) else 0,
         "nodes_out_by_cause": {str(k): int(v) for k, v in by_cause.items()},
         "root_causes": int(nodes_out["root_cause"].sum()) if len(nodes_out) else 0,
-        "node_spofs": len(n_idx),
-        "link_spofs": len(l_idx),
+        "node_spofs": int(np.count_nonzero(b.node_spof)),
+        "link_spofs": int(np.count_nonzero(b.link_spof)),
         "spofs_cutting_others": int(cuts_others.sum()),
         "single_homed_sites": int((~cuts_others).sum()),
-        "single_homed_nodes": int(sh.sum()),
-        "single_homed_subscribers": int(sub_int[sh].sum()),
+        "single_homed_nodes": int(single_homed.sum()),
+        "single_homed_subscribers": int(sub_int[single_homed].sum()),
         "srlgs": len(srlgs),
         "hidden_srlgs": int(srlgs["hidden"].sum()) if len(srlgs) else 0,
-        "cores": int(len(r)),
+        "cores": int(cores),
         "warnings": warnings,
         "forecast": forecast,
         "top_n": int(top_n),
@@ -325,18 +505,3 @@ def compute_snapshot(
             for row in elements.head(top_n).to_dict("records")
         ],
     }
-    as_of = G.graph.get("as_of") or created
-    return Snapshot(
-        as_of=as_of,
-        created_at=created,
-        total_nodes=csr.n,
-        total_subscribers=int(sub_int.sum()),
-        served_nodes=int(served.sum()),
-        served_subscribers=int(sub_int[served].sum()),
-        duration_seconds=time.perf_counter() - t0,
-        summary=summary,
-        elements=_plain(elements),
-        srlgs=srlgs.reset_index(drop=True),
-        nodes_out=_plain(nodes_out.reset_index(drop=True)),
-        aggregates=aggregates,
-    )

@@ -35,7 +35,6 @@ MODULES = [
     "resilience.topology.compiled",
     "resilience.topology.model",
     "resilience.topology.snapshot",
-    "resilience.live",
     "resilience.restoration",
     "resilience.restoration.planner",
     "resilience.restoration.problem",
