@@ -212,7 +212,7 @@ def test_rules_load_and_only_root_causes_page(stack):
 
 def test_every_dashboard_query_returns_data(stack):
     prom, _ = stack
-    from resilience.exporter.dashboards import build_dashboards, panel_queries
+    from resilience.dashboards import build_dashboards, panel_queries
 
     empty = []
     for name, board in build_dashboards().items():

@@ -143,7 +143,7 @@ def check_pipeline(timeout: float) -> None:
     dags = wait_until(scraped_from_pushgateway, 120, "Prometheus to scrape the pipeline's metrics from the Pushgateway")
     log(f"Pushgateway holds the pipeline's metrics; Prometheus scraped them for {', '.join(dags)}")
 
-    from resilience.exporter.dashboards import panel_queries
+    from resilience.dashboards import panel_queries
 
     errors, empty, total = [], 0, 0
     for path in sorted((ROOT / "config" / "grafana" / "dashboards").glob("*.json")):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
+
 import yaml
 
-from resilience.exporter.dashboards import DATASOURCE_UID, build_dashboards, render
+import resilience.dashboards
+from resilience.dashboards import DATASOURCE_UID, build_dashboards, render
 from tests.exporter.conftest import CONFIG
 
 DASH = CONFIG / "grafana" / "dashboards"
@@ -15,7 +18,7 @@ def test_committed_json_equals_generator_output():
     assert sorted(p.name for p in DASH.glob("*.json")) == sorted(boards)
     for name, board in boards.items():
         assert (DASH / name).read_text(encoding="utf-8") == render(board), (
-            f"{name} is stale: run python -m resilience.exporter.dashboards")
+            f"{name} is stale: run python -m resilience.dashboards")
 
 
 def test_expected_dashboards_and_panels():
@@ -40,3 +43,8 @@ def test_provisioning_points_at_the_dashboards_datasource():
     assert [d["uid"] for d in ds["datasources"]] == [DATASOURCE_UID]
     prov = yaml.safe_load((CONFIG / "grafana" / "provisioning" / "dashboards" / "resilience.yml").read_text())
     assert prov["providers"][0]["type"] == "file"
+
+
+def test_doctests():
+    res = doctest.testmod(resilience.dashboards)
+    assert res.attempted > 0 and res.failed == 0

@@ -1,10 +1,13 @@
 """Grafana dashboards as code: plain dicts written as JSON under ``config/grafana/dashboards/``.
 
+A build-time generator, not exporter runtime: it runs when the metrics change, never in the
+exporter process.
+
 Six dashboards over the exporter's metrics (``docs/metrics.md``): overview, SPOF explorer,
 battery forecast, municipality damage table (in the style of the communications ministry's
 damage reports: sites down by operator and cause), map of out sites, pipeline health. The
-committed JSON must equal this generator's output (``tests/exporter/test_dashboards.py``);
-regenerate with ``python -m resilience.exporter.dashboards``.
+committed JSON must equal this generator's output (``tests/test_dashboards.py``);
+regenerate with ``python -m resilience.dashboards``.
 
 Example
 -------
@@ -414,7 +417,7 @@ def write_dashboards(out_dir: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m resilience.exporter.dashboards [OUT_DIR]`` (default config/grafana/dashboards)."""
+    """``python -m resilience.dashboards [OUT_DIR]`` (default config/grafana/dashboards)."""
     from resilience.settings import project_root
 
     argv = sys.argv[1:] if argv is None else argv
