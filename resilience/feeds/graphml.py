@@ -44,7 +44,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from resilience.errors import BadInput
-from resilience.feeds.readers import RawFeed, Reject
+from resilience.feeds.records import RawFeed, Reject
 from resilience.topology.model import LINK_COLUMNS, NODE_COLUMNS
 
 __all__ = ["read_graphml", "check_namespace", "link_id_for", "NODE_EXTRA", "LINK_EXTRA"]

@@ -45,7 +45,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from resilience.errors import BadInput
-from resilience.feeds.readers import FEED_KINDS, RawFeed, Reject, read_feed, sha256_of
+from resilience.feeds.readers import FEED_KINDS, read_feed, sha256_of
+from resilience.feeds.records import RawFeed, Reject
 from resilience.feeds.validate import ValidationContext, validate_rows
 from resilience.store import repo
 
@@ -300,10 +301,9 @@ def ingest_file(
     _archive(path, raw.sha256, Path(archive_dir) if archive_dir else None)
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                # Take the write lock first: concurrent ingests queue (busy_timeout) instead of
-                # failing with "database is locked" when a stale read snapshot tries to write.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock first: concurrent ingests queue (busy_timeout) instead of
+            # failing with "database is locked" when a stale read snapshot tries to write.
+            repo.lock_for_writing(conn)
             done = repo.feed_file_record(conn, raw.sha256)  # another worker may just have won
             if done and not force:
                 return IngestResult(name, done["kind"], done["rows"], done["accepted"],
@@ -383,27 +383,20 @@ def set_kind(engine: Engine, node_ids: Sequence[str], kind: str, *,
     >>> set_kind(engine, ["0"], "core")
     [('net:0', 'aggregation')]
     """
-    from sqlalchemy import select
-
-    from resilience.store import tables as t
     from resilience.topology.model import NODE_KINDS
 
     if kind not in NODE_KINDS:
         raise BadInput("kind", f"'{kind}' is not one of {', '.join(NODE_KINDS)}", field="kind")
     if not node_ids:
         raise BadInput("ids", "no node id given", field="node_id")
-    n = t.nodes
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        repo.lock_for_writing(conn)
         resolved = []
         for raw_id in node_ids:
             cands = [raw_id] + ([f"{namespace}:{raw_id}"] if namespace else [])
-            found = conn.execute(select(n.c.node_id).where(n.c.node_id.in_(cands))).scalars().all()
+            found = repo.node_ids_among(conn, cands)
             if not found and not namespace:
-                like = "%:" + raw_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                found = conn.execute(select(n.c.node_id).where(n.c.node_id.like(like, escape="\\"))
-                                     .order_by(n.c.node_id).limit(5)).scalars().all()
+                found = repo.node_ids_in_any_namespace(conn, raw_id, limit=5)
             if not found:
                 raise BadInput("ids", f"unknown node '{raw_id}'", field="node_id")
             if len(found) > 1:
@@ -451,8 +444,7 @@ def retry_quarantine(
 
     moment = now or datetime.now(UTC)
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        repo.lock_for_writing(conn)
         rows = repo.list_quarantine(conn, file=file, rule=rule, status="open")
         if rows.empty:
             return RetryResult(0, 0, 0)
@@ -528,10 +520,5 @@ def ingest_paths(
 
 def quarantine_frame(engine: Engine, limit: int = 1000) -> pd.DataFrame:
     """The latest quarantined rows, newest first."""
-    from sqlalchemy import select
-
-    from resilience.store import tables as t
-
     with engine.connect() as conn:
-        res = conn.execute(select(t.quarantine).order_by(t.quarantine.c.id.desc()).limit(limit))
-        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+        return repo.recent_quarantine(conn, limit)

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from resilience.errors import BadInput
+from resilience.feeds.graphml import read_graphml
+from resilience.feeds.records import RawFeed, Reject
 from resilience.topology.model import (
     LINK_COLUMNS,
     LINK_STATUS_COLUMNS,
@@ -78,43 +80,6 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 _CHUNK = 1 << 20  # bytes read at a time
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A row refused before validation (structure), or by a validation rule."""
-
-    line: int
-    field: str | None
-    value: str | None
-    rule: str
-    reason: str
-
-
-@dataclass
-class RawFeed:
-    """A feed file read into strings.
-
-    ``frame`` holds one row per data row (all values ``str``, missing = ``""``) and ``lines`` the
-    1-based line number of each row in the file. ``rejects`` are rows that could not be split into
-    fields; ``rows_read = len(frame) + len(rejects)``.
-    """
-
-    path: str
-    sha256: str
-    kind: str
-    format: str  # csv | jsonl | graphml
-    encoding: str
-    frame: pd.DataFrame
-    lines: np.ndarray
-    rejects: list[Reject] = field(default_factory=list)
-    graph_links: pd.DataFrame | None = None  # GraphML: the links part
-    graph_link_lines: np.ndarray | None = None
-
-    @property
-    def rows_read(self) -> int:
-        extra = 0 if self.graph_links is None else len(self.graph_links)
-        return len(self.frame) + extra + len(self.rejects)
 
 
 @dataclass(frozen=True)
@@ -380,8 +345,6 @@ def read_feed(
     text = raw.decode(encoding, errors="replace")
     head = text.lstrip()[:512]
     if head.startswith("<?xml") or head.startswith("<graphml") or "<graphml" in head:
-        from resilience.feeds.graphml import read_graphml
-
         return read_graphml(raw, name, digest, encoding, cores=graphml_cores)
     del raw
     if "\r" in text:  # CRLF (Windows) and bare CR (old Mac exports) line ends: one kind of line end

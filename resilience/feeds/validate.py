@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 import numpy as np
 import pandas as pd
 
-from resilience.feeds.readers import Reject
+from resilience.feeds.records import Reject
 from resilience.topology.model import (
     FEED_POWER_STATES,
     LINK_STATES,

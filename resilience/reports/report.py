@@ -2,10 +2,12 @@
 
 Two layers:
 
-- :func:`build_report` is pure: snapshot data in, HTML text out (no file, network or database).
-- :func:`write_report` is the I/O around it: reads the latest snapshot, the one before it and the
-  history of snapshots from the database, writes ``report-YYYYmmddTHHMM.html`` (the snapshot
-  time, UTC) and a copy ``latest.html``.
+- this module is pure: snapshot data in, HTML text out (:func:`build_report`; no file, network
+  or database).
+- :mod:`resilience.reports.publish` is the I/O around it: :func:`~resilience.reports.publish.write_report`
+  reads the latest snapshot, the one before it and the history of snapshots through the store's
+  named reads, the earlier report and the restoration plan from their files, and writes
+  ``report-YYYYmmddTHHMM.html`` (the snapshot time, UTC) and a copy ``latest.html``.
 
 Sections, in reading order: summary (served ratio, sites and subscribers out, change since the
 previous report), sites down per municipality by operator and cause (the shape of the
@@ -37,8 +39,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -46,14 +47,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from resilience.analysis.coverage import coverage_warnings
 from resilience.errors import ResilienceError
-from resilience.files import write_text_atomic
 from resilience.reports import charts
 from resilience.reports.escape import csv_safe
 from resilience.topology.model import CAUSES
 from resilience.topology.snapshot import AGGREGATES, ELEMENTS, NODES_OUT, SRLGS
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 __all__ = [
     "CAUSES",
@@ -61,10 +58,9 @@ __all__ = [
     "SnapshotView",
     "as_view",
     "build_report",
-    "load_report_inputs",
     "previous_report_snapshot",
-    "read_report_record",
-    "write_report",
+    "report_record",
+    "RECORD_HEAD_CHARS",
 ]
 
 _CAUSE_HEAD = {
@@ -465,20 +461,21 @@ def _record(view: SnapshotView, causes: Mapping[str, int] | None) -> dict[str, A
 _RECORD = re.compile(r'<meta name="resilience-report" content="([^"]*)">')
 
 
-def read_report_record(path: str | Path) -> dict[str, Any] | None:
-    """The record a report embeds (its snapshot and the previous one it compared with), or
-    ``None`` for a missing file or one without a record.
+#: Characters at the start of a report that hold its record (the ``<meta>`` in ``<head>``).
+RECORD_HEAD_CHARS = 16384
+
+
+def report_record(head: str) -> dict[str, Any] | None:
+    """The record a report embeds (its snapshot and the previous one it compared with), from
+    the report's first :data:`RECORD_HEAD_CHARS` characters; ``None`` when there is none.
 
     Example
     -------
-    >>> read_report_record("/nonexistent/latest.html") is None
+    >>> report_record('<meta name="resilience-report" content="{&quot;snapshot&quot;: {&quot;id&quot;: 4}}">')
+    {'snapshot': {'id': 4}}
+    >>> report_record("<html>no record</html>") is None
     True
     """
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.read(16384)
-    except OSError:
-        return None
     m = _RECORD.search(head)
     if m is None:
         return None
@@ -519,7 +516,7 @@ def previous_report_snapshot(records: Sequence[Mapping[str, Any]], current_id: i
 
 def as_view(snapshot: Any) -> SnapshotView:
     """A :class:`SnapshotView` of any object with the snapshot attributes (e.g. the
-    :class:`resilience.analysis.snapshot.Snapshot` that :func:`resilience.store.snapshots.latest_snapshot`
+    :class:`resilience.topology.snapshot.Snapshot` that :func:`resilience.store.snapshots.latest_snapshot`
     returns); a ``SnapshotView`` is returned as it is.
 
     Example
@@ -730,194 +727,3 @@ def build_report(
         generated_at=_fmt_time(generated_at or datetime.now(UTC), zone),
     )
     return html
-
-
-# --------------------------------------------------------------------------------------------
-# I/O: database in, file out
-# --------------------------------------------------------------------------------------------
-
-
-def read_restoration_plan(snapshot_id: int, directory: str | Path | None = None) -> dict | None:
-    """The restoration plan filed for ``snapshot_id`` (``var/restoration/restoration-<id>.json``
-    of the settings' home, or ``directory``); ``None`` when there is none or it is unreadable.
-
-    >>> import tempfile
-    >>> read_restoration_plan(3, tempfile.mkdtemp()) is None
-    True
-    """
-    if directory is None:
-        from resilience.settings import load_settings
-
-        directory = load_settings().path("var/restoration")
-    path = Path(directory) / f"restoration-{int(snapshot_id)}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def load_report_inputs(
-    engine: Engine, *, snapshot_id: int | None = None, history_limit: int = 500
-) -> dict[str, Any]:
-    """Read everything :func:`build_report` needs: snapshot, previous, history, sites.
-
-    The snapshots come from :func:`resilience.store.snapshots.latest_snapshot` (or
-    :func:`~resilience.store.snapshots.read_snapshot` for ``snapshot_id``); the previous one is
-    the complete snapshot with the next lower id; the history is one row per complete snapshot
-    up to this one (``as_of``, ``sites_out``, ``subscribers_out``, ``served_ratio`` and the sites
-    out per cause), from the ``snapshots`` rows and one grouped count of ``snapshot_nodes_out``.
-
-    Parameters
-    ----------
-    engine : sqlalchemy.Engine
-    snapshot_id : int, optional
-        Report on this snapshot; default the latest complete one.
-    history_limit : int
-        At most this many snapshots (the latest) in the outage-over-time history.
-
-    Returns
-    -------
-    dict
-        Keyword arguments for :func:`build_report`: ``snapshot``, ``previous``, ``history``,
-        ``sites``.
-
-    Raises
-    ------
-    NoSnapshot
-        When there is no complete snapshot (or none with ``snapshot_id``).
-
-    Example
-    -------
-    >>> from resilience.store.engine import make_engine, migrate
-    >>> engine = make_engine("sqlite://"); migrate(engine)
-    >>> load_report_inputs(engine)
-    Traceback (most recent call last):
-    ...
-    resilience.reports.report.NoSnapshot: no complete analysis snapshot in the database; run `resilience analyze` first
-    """
-    from sqlalchemy import func, select
-
-    from resilience.store import tables as t
-    from resilience.store.snapshots import latest_snapshot, read_snapshot
-
-    snap = latest_snapshot(engine) if snapshot_id is None else read_snapshot(engine, snapshot_id)
-    if snap is None or getattr(snap, "status", "complete") != "complete":
-        raise NoSnapshot(
-            "no complete analysis snapshot in the database; run `resilience analyze` first"
-            if snapshot_id is None else f"no complete analysis snapshot with id {snapshot_id}"
-        )
-    s = t.snapshots
-    with engine.connect() as conn:
-        prev_id = conn.execute(
-            select(func.max(s.c.id)).where(s.c.status == "complete", s.c.id < snap.id)
-        ).scalar()
-        hist_rows = conn.execute(
-            select(s.c.id, s.c.as_of, s.c.total_nodes, s.c.served_nodes, s.c.total_subscribers,
-                   s.c.served_subscribers)
-            .where(s.c.status == "complete", s.c.id <= snap.id)
-            .order_by(s.c.id.desc()).limit(history_limit)
-        ).mappings().all()
-        ids = [int(r["id"]) for r in hist_rows]
-        o = t.snapshot_nodes_out
-        by_cause = conn.execute(
-            select(o.c.snapshot_id, o.c.cause, func.count())
-            .where(o.c.snapshot_id.in_(ids))
-            .group_by(o.c.snapshot_id, o.c.cause)
-        ).fetchall() if ids else []
-        n = t.nodes
-        sites = pd.DataFrame(
-            conn.execute(select(n.c.node_id, n.c.name, n.c.lat, n.c.lon, n.c.operator,
-                                n.c.municipality, n.c.kind)).fetchall(),
-            columns=["node_id", "name", "lat", "lon", "operator", "municipality", "kind"],
-        )
-    previous = read_snapshot(engine, int(prev_id)) if prev_id is not None else None
-
-    history = pd.DataFrame(
-        [{"snapshot_id": int(r["id"]), "as_of": r["as_of"],
-          "sites_out": int(r["total_nodes"]) - int(r["served_nodes"]),
-          "subscribers_out": int(r["total_subscribers"]) - int(r["served_subscribers"]),
-          "served_ratio": (int(r["served_subscribers"]) / int(r["total_subscribers"])
-                           if int(r["total_subscribers"]) else 1.0)}
-         for r in hist_rows],
-        columns=["snapshot_id", "as_of", "sites_out", "subscribers_out", "served_ratio"],
-    )
-    wide = pd.DataFrame(by_cause, columns=["snapshot_id", "cause", "n"])
-    if len(wide):
-        wide = wide.pivot_table(index="snapshot_id", columns="cause", values="n",
-                                aggfunc="sum", fill_value=0)
-        history = history.merge(wide, left_on="snapshot_id", right_index=True, how="left")
-    for c in CAUSES:
-        history[c] = history[c].fillna(0).astype(int) if c in history else 0
-    history = history.sort_values("snapshot_id").reset_index(drop=True)
-    return {"snapshot": snap, "previous": previous, "history": history, "sites": sites}
-
-
-
-def write_report(
-    engine: Engine,
-    out_dir: str | Path,
-    *,
-    snapshot_id: int | None = None,
-    previous_reports: Sequence[str | Path] | None = None,
-    **options: Any,
-) -> Path:
-    """Write the report of the latest (or ``snapshot_id``) snapshot into ``out_dir``.
-
-    "Since the previous report" compares with the snapshot of the previous report: the newest
-    older snapshot recorded in ``previous_reports`` (default ``out_dir/latest.html``, the report
-    written there last; each report embeds a small record of its snapshot's figures, so the
-    comparison works after that snapshot was pruned). With no earlier report the report compares
-    with the snapshot before its own and says so ("since the previous snapshot").
-
-    The file is ``report-YYYYmmddTHHMM.html`` named after the snapshot time in UTC (writing the
-    same snapshot again replaces it), plus a copy ``latest.html``. Both are written atomically.
-
-    Parameters
-    ----------
-    engine : sqlalchemy.Engine
-    out_dir : str or pathlib.Path
-        Created if missing.
-    snapshot_id : int, optional
-        Default: the latest complete snapshot.
-    previous_reports : sequence of paths, optional
-        Earlier reports (their ``latest.html``) to compare with; missing files are skipped.
-    **options
-        Passed to :func:`build_report` (``title``, ``top_n``, ``tz``, ...).
-
-    Returns
-    -------
-    pathlib.Path
-        The dated report file.
-
-    Raises
-    ------
-    NoSnapshot
-        When the database holds no complete snapshot.
-
-    Example
-    -------
-    >>> from resilience.store.engine import make_engine, migrate
-    >>> engine = make_engine("sqlite://"); migrate(engine)
-    >>> import tempfile
-    >>> try:
-    ...     write_report(engine, tempfile.mkdtemp())
-    ... except NoSnapshot:
-    ...     print("nothing to report yet")
-    nothing to report yet
-    """
-    out = Path(out_dir)
-    inputs = load_report_inputs(engine, snapshot_id=snapshot_id)
-    paths = [out / "latest.html"] if previous_reports is None else list(previous_reports)
-    records = [r for r in (read_report_record(p) for p in paths) if r is not None]
-    if records:  # "since the previous report": that report's snapshot, not merely the one before
-        inputs["previous"] = previous_report_snapshot(records, int(inputs["snapshot"].id))
-    if "restoration" not in options:  # the plan the resilience_restore DAG filed for it
-        options = {**options, "restoration": read_restoration_plan(int(inputs["snapshot"].id))}
-    html = build_report(**inputs, **options)
-    out.mkdir(parents=True, exist_ok=True)
-    as_of = pd.Timestamp(inputs["snapshot"].as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
-    path = out / f"report-{as_of.strftime('%Y%m%dT%H%M')}.html"
-    write_text_atomic(path, html)
-    write_text_atomic(out / "latest.html", html)
-    return path

@@ -43,6 +43,11 @@ __all__ = [
     "load_state_changes",
     "bulk_insert",
     "feed_marks",
+    "site_locations",
+    "lock_for_writing",
+    "node_ids_among",
+    "node_ids_in_any_namespace",
+    "recent_quarantine",
     "STATUS_TABLES",
     "current_values",
     "set_kind",
@@ -584,3 +589,89 @@ def feed_marks(conn: Connection) -> tuple[tuple, tuple]:
     ).one()
     anything = conn.execute(select(func.count(), func.max(t.feed_files.c.ingested_at))).one()
     return tuple(inv), tuple(anything)
+
+
+def site_locations(conn: Connection) -> pd.DataFrame:
+    """Every node with its name, place and kind, for maps: columns ``node_id, name, lat, lon,
+    operator, municipality, kind``.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     list(site_locations(conn).columns)
+    ['node_id', 'name', 'lat', 'lon', 'operator', 'municipality', 'kind']
+    """
+    n = t.nodes
+    return pd.DataFrame(
+        conn.execute(select(n.c.node_id, n.c.name, n.c.lat, n.c.lon, n.c.operator,
+                            n.c.municipality, n.c.kind)).fetchall(),
+        columns=["node_id", "name", "lat", "lon", "operator", "municipality", "kind"],
+    )
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """Take the database's write lock now, at the start of the transaction (SQLite; PostgreSQL
+    locks rows as it writes): concurrent writers queue (busy timeout) instead of failing with
+    "database is locked" when a transaction that has read tries to write.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.begin() as conn:
+    ...     lock_for_writing(conn)
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def node_ids_among(conn: Connection, ids: Sequence[str]) -> list[str]:
+    """Which of ``ids`` are stored nodes.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     node_ids_among(conn, ["B1"])
+    []
+    """
+    n = t.nodes
+    return list(conn.execute(select(n.c.node_id).where(n.c.node_id.in_(list(ids)))).scalars().all())
+
+
+def node_ids_in_any_namespace(conn: Connection, node_id: str, *, limit: int = 5) -> list[str]:
+    """Stored nodes whose id is ``node_id`` in some namespace (``<namespace>:<node_id>``, as a
+    GraphML import names them), sorted; at most ``limit``.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     node_ids_in_any_namespace(conn, "0")
+    []
+    """
+    n = t.nodes
+    return list(conn.execute(
+        select(n.c.node_id).where(n.c.node_id.like("%:" + _like(node_id), escape="\\"))
+        .order_by(n.c.node_id).limit(limit)
+    ).scalars().all())
+
+
+def recent_quarantine(conn: Connection, limit: int = 1000) -> pd.DataFrame:
+    """The latest quarantined rows (every status), newest first, with all their columns.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     len(recent_quarantine(conn))
+    0
+    """
+    q = t.quarantine
+    res = conn.execute(select(q).order_by(q.c.id.desc()).limit(limit))
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))

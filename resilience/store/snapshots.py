@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, desc, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import delete, desc, func, select
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from resilience.store.repo import bulk_insert
 from resilience.store.tables import (
@@ -57,7 +57,15 @@ from resilience.topology.snapshot import (
     Snapshot,
 )
 
-__all__ = ["write_snapshot", "latest_snapshot", "read_snapshot", "DEFAULT_KEEP"]
+__all__ = [
+    "write_snapshot",
+    "latest_snapshot",
+    "read_snapshot",
+    "previous_complete_snapshot_id",
+    "snapshot_totals_history",
+    "nodes_out_by_cause",
+    "DEFAULT_KEEP",
+]
 
 DEFAULT_KEEP = 48
 _CHILDREN = (snapshot_elements, snapshot_srlgs, snapshot_nodes_out, snapshot_aggregates)
@@ -214,3 +222,83 @@ def latest_snapshot(engine: Engine) -> Snapshot | None:
             .limit(1)
         ).scalar()
     return None if sid is None else read_snapshot(engine, int(sid))
+
+
+# --- the history of snapshots (the report's "since the previous" and "outage over time") -------
+
+
+def previous_complete_snapshot_id(conn: Connection, before: int) -> int | None:
+    """The id of the newest complete snapshot older than snapshot ``before`` (``None``: none).
+
+    Example
+    -------
+    >>> from datetime import UTC, datetime
+    >>> from sqlalchemy import create_engine
+    >>> from resilience.store.tables import metadata
+    >>> from resilience.topology.snapshot import SNAPSHOT_FRAMES, Snapshot
+    >>> engine = create_engine("sqlite://"); metadata.create_all(engine)
+    >>> t0 = datetime(2024, 1, 3, tzinfo=UTC)
+    >>> sid = write_snapshot(engine, Snapshot(t0, t0, 1, 5, 1, 5, 0.0, {}, *(f.empty() for f in SNAPSHOT_FRAMES)))
+    >>> with engine.connect() as conn:
+    ...     previous_complete_snapshot_id(conn, sid), previous_complete_snapshot_id(conn, sid + 1) == sid
+    (None, True)
+    """
+    s = snapshots
+    found = conn.execute(
+        select(func.max(s.c.id)).where(s.c.status == "complete", s.c.id < before)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def snapshot_totals_history(conn: Connection, *, up_to: int, limit: int) -> list[RowMapping]:
+    """The totals of the latest ``limit`` complete snapshots up to snapshot ``up_to``, newest
+    first: rows with ``id, as_of, total_nodes, served_nodes, total_subscribers,
+    served_subscribers``.
+
+    Example
+    -------
+    >>> from datetime import UTC, datetime
+    >>> from sqlalchemy import create_engine
+    >>> from resilience.store.tables import metadata
+    >>> from resilience.topology.snapshot import SNAPSHOT_FRAMES, Snapshot
+    >>> engine = create_engine("sqlite://"); metadata.create_all(engine)
+    >>> t0 = datetime(2024, 1, 3, tzinfo=UTC)
+    >>> sid = write_snapshot(engine, Snapshot(t0, t0, 1, 5, 1, 5, 0.0, {}, *(f.empty() for f in SNAPSHOT_FRAMES)))
+    >>> with engine.connect() as conn:
+    ...     [r["id"] == sid for r in snapshot_totals_history(conn, up_to=sid, limit=10)]
+    [True]
+    """
+    s = snapshots
+    return list(conn.execute(
+        select(s.c.id, s.c.as_of, s.c.total_nodes, s.c.served_nodes, s.c.total_subscribers,
+               s.c.served_subscribers)
+        .where(s.c.status == "complete", s.c.id <= up_to)
+        .order_by(s.c.id.desc()).limit(limit)
+    ).mappings().all())
+
+
+def nodes_out_by_cause(conn: Connection, snapshot_ids: list[int]) -> list[tuple[int, str, int]]:
+    """Out nodes counted per snapshot and cause: ``(snapshot_id, cause, nodes)`` for the
+    snapshots ``snapshot_ids`` (none asked: no row).
+
+    Example
+    -------
+    >>> from datetime import UTC, datetime
+    >>> from sqlalchemy import create_engine
+    >>> from resilience.store.tables import metadata
+    >>> from resilience.topology.snapshot import SNAPSHOT_FRAMES, Snapshot
+    >>> engine = create_engine("sqlite://"); metadata.create_all(engine)
+    >>> t0 = datetime(2024, 1, 3, tzinfo=UTC)
+    >>> sid = write_snapshot(engine, Snapshot(t0, t0, 1, 5, 1, 5, 0.0, {}, *(f.empty() for f in SNAPSHOT_FRAMES)))
+    >>> with engine.connect() as conn:
+    ...     nodes_out_by_cause(conn, [sid])
+    []
+    """
+    if not snapshot_ids:
+        return []
+    o = snapshot_nodes_out
+    return [tuple(r) for r in conn.execute(
+        select(o.c.snapshot_id, o.c.cause, func.count())
+        .where(o.c.snapshot_id.in_(snapshot_ids))
+        .group_by(o.c.snapshot_id, o.c.cause)
+    ).fetchall()]

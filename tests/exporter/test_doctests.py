@@ -1,4 +1,5 @@
-"""Run the doctest examples of the exporter modules and the store reader they are given."""
+"""Run the doctest examples of the exporter modules and the store modules whose named reads the
+exporter, the report and ingest call."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ MODULES = [
     "resilience.exporter.model",
     "resilience.exporter.source",
     "resilience.store.reader",
+    "resilience.store.repo",
+    "resilience.store.snapshots",
 ]
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from resilience.reports.report import SnapshotView, build_report, read_restoration_plan
+from resilience.reports.publish import read_restoration_plan
+from resilience.reports.report import SnapshotView, build_report
 
 
 def _plan() -> dict:

@@ -1,0 +1,23 @@
+"""Run the doctest examples of the feed readers, validation and ingest."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "resilience.feeds.records",
+    "resilience.feeds.readers",
+    "resilience.feeds.graphml",
+    "resilience.feeds.validate",
+    "resilience.feeds.ingest",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert res.attempted > 0, f"{name} has no doctest example (a module listed here must have some)"
+    assert res.failed == 0, f"{res.failed} of {res.attempted} examples of {name} failed (see the output)"
