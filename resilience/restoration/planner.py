@@ -106,11 +106,12 @@ def _next_change(natural: np.ndarray, t0: float, free: np.ndarray, active: np.nd
 
 
 class _StateView:
-    """The state a dispatch reads (:meth:`RestorationProblem.state`), read again only when it
-    can have changed since it was read: an action completing, a battery running out or grid
-    power coming back after the read and by the moment asked for. A later moment with nothing
-    changed gets the read state without the claims made at earlier moments (the two claimable
-    arrays are copied at the read), exactly what a new read would give.
+    """The state a dispatch reads (:meth:`RestorationProblem.state`), kept up to date instead of
+    read again where it can: a battery running out or grid power coming back since the read
+    means a new read (one BFS of the whole problem); actions completed since then only add
+    (:meth:`RestorationProblem.advance` moves the state forward by what they bring back); a
+    later moment with nothing changed gets the state without the claims made at earlier moments
+    (the two claimable arrays are copied after each read or advance), as a new read would.
 
     >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
     >>> from resilience.restoration.resources import Resources
@@ -125,47 +126,67 @@ class _StateView:
         self.p = p
         self.changes = changes  # sorted finite battery and grid times
         self.st: tuple[np.ndarray, ...] | None = None
-        self.t_read = self.moment = self.until = 0.0
-        self.claimed = False
-        self.reads = 0
-        self._dones = np.empty(max(p.n_candidates, 1))
+        self.t_read = self.moment = self.until = self.natural = 0.0
+        self.claimed = self.stale = False
+        self.reads = self.advances = 0
+        self.ncomp = 0
+        n = max(p.n_candidates, 1)
+        self._dones, self._cands, self._applied = np.empty(n), np.empty(n, np.int64), np.zeros(n, bool)
         self._nd = 0
         self._cov0 = self._cw0 = np.zeros(0)
 
     def at(self, t: float, arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """The state at moment ``t`` (moments never go back), with the claims made at ``t``."""
-        if self.st is None or not (self.t_read <= t < self.until):
+        if self.st is not None and not self.stale and self.t_read <= t < self.until:
+            if t != self.moment:
+                self.reset()
+        elif self.st is not None and t < self.natural:  # only actions completed since: advance
+            self.reset()
+            nd = self._nd
+            new = np.flatnonzero(~self._applied[:nd] & (self._dones[:nd] <= t))
+            self.ncomp = self.p.advance(t, self._cands[new], self.st, arrs, self.ncomp)
+            self._applied[new] = True
+            self.advances += 1
+            self._read_at(t)
+        else:
             self.st = self.p.state(t, arrs)
             self.reads += 1
-            self.t_read, self.claimed = t, False
-            self._cov0, self._cw0 = self.st[3].copy(), self.st[5].copy()
+            comp = self.st[4]
+            self.ncomp = int(comp.max()) + 1 if len(comp) else 0
             k = int(np.searchsorted(self.changes, t, side="right"))
-            d = self._dones[: self._nd]
-            d = d[d > t]
-            self.until = min(float(self.changes[k]) if k < len(self.changes) else math.inf,
-                             float(d.min()) if len(d) else math.inf)
-        elif t != self.moment:
-            self.reset()
+            self.natural = float(self.changes[k]) if k < len(self.changes) else math.inf
+            self._applied[: self._nd] = self._dones[: self._nd] <= t
+            self._read_at(t)
         self.moment = t
         return self.st
 
+    def _read_at(self, t: float) -> None:
+        st = self.st
+        assert st is not None
+        self.t_read, self.claimed, self.stale = t, False, False
+        self._cov0, self._cw0 = st[3].copy(), st[5].copy()
+        d = self._dones[: self._nd][~self._applied[: self._nd]]
+        self.until = min(self.natural, float(d.min()) if len(d) else math.inf)
+
     def reset(self) -> None:
-        """Forget the claims (the state as read)."""
+        """Forget the claims (the state as read or advanced)."""
         if self.claimed and self.st is not None:
             self.st[3][:] = self._cov0
             self.st[5][:] = self._cw0
             self.claimed = False
 
     def dispatched(self, c: int, done: float, claim: bool) -> None:
-        """Candidate ``c`` completes at ``done``: within the moment it changes the state (read
-        again), later it ends the read's validity there and, with ``claim``, what it brings
-        back is not counted again at this moment."""
+        """Candidate ``c`` completes at ``done``: within the moment it changes the state (moved
+        forward before the next look), later it ends the state's validity there and, with
+        ``claim``, what it brings back is not counted again at this moment."""
         self._dones[self._nd] = done
+        self._cands[self._nd] = c
+        self._applied[self._nd] = False
         self._nd += 1
         if self.st is None:
             return
-        if done <= self.moment + _EPS:  # part of the state looked at: read it again
-            self.st = None
+        if done <= self.moment + _EPS:  # part of the state looked at: look again
+            self.stale = True
             return
         self.until = min(self.until, done)
         if claim:

@@ -212,9 +212,11 @@ def _state(t, indptr, nbr, eid, roots, wp, broken, power_until, grid_back, link_
     for v in range(n):
         covered[v] = pbs_at[v] <= t
     comp = np.full(n, -1, np.int64)
-    cw = np.zeros(n, np.float64)
+    cw = np.zeros(n + 1, np.float64)
     c = 0
+    dead = 0
     for s in range(n):
+        dead += not alive[s]
         if comp[s] != -1 or seen[s] or not alive[s]:
             continue
         comp[s] = c
@@ -232,7 +234,111 @@ def _state(t, indptr, nbr, eid, roots, wp, broken, power_until, grid_back, link_
                     queue[tail] = u
                     tail += 1
         c += 1
-    return seen, alive, lok, covered, comp, cw[: max(c, 1)]
+    # room for a component per dead node: one that comes alive later (_advance) may start one
+    return seen, alive, lok, covered, comp, cw[: max(c + dead, 1)]
+
+
+@njit(cache=True)
+def _serve_from(s, indptr, nbr, eid, seen, alive, lok, comp, queue):  # pragma: no cover
+    # s (alive, unserved) is joined to a source: it and everything alive it reaches is served
+    seen[s] = True
+    comp[s] = -1
+    head, tail = 0, 1
+    queue[0] = s
+    while head < tail:
+        v = queue[head]
+        head += 1
+        for k in range(indptr[v], indptr[v + 1]):
+            u = nbr[k]
+            if not seen[u] and alive[u] and lok[eid[k]]:
+                seen[u] = True
+                comp[u] = -1
+                queue[tail] = u
+                tail += 1
+
+
+@njit(cache=True)
+def _relabel(s, old, new, indptr, nbr, eid, lok, comp, cw, queue):  # pragma: no cover
+    # component old (holding s) becomes part of component new
+    cw[new] += cw[old]
+    cw[old] = 0.0
+    comp[s] = new
+    head, tail = 0, 1
+    queue[0] = s
+    while head < tail:
+        v = queue[head]
+        head += 1
+        for k in range(indptr[v], indptr[v + 1]):
+            u = nbr[k]
+            if comp[u] == old and lok[eid[k]]:
+                comp[u] = new
+                queue[tail] = u
+                tail += 1
+
+
+@njit(cache=True)
+def _advance(t, ev_type, ev_x, ncomp, indptr, nbr, eid, eu, ev, is_root, wp, broken, power_until,
+             grid_back, gen_at, sat_at, fix_node_at, seen, alive, lok, covered, comp, cw):
+    # pragma: no cover - compiled
+    # the state (_state) moved forward in place by actions completed since it was read, when no
+    # battery or grid time lies between (restoration only adds: served-ness spreads, components
+    # merge or start); the new number of components
+    queue = np.empty(wp.shape[0], np.int64)
+    for j in range(ev_type.shape[0]):
+        typ = ev_type[j]
+        x = ev_x[j]
+        if typ == 0:  # a link carries
+            if lok[x]:
+                continue
+            lok[x] = True
+            a, b = eu[x], ev[x]
+            if not (alive[a] and alive[b]) or (seen[a] and seen[b]):
+                continue
+            if seen[a]:
+                _serve_from(b, indptr, nbr, eid, seen, alive, lok, comp, queue)
+            elif seen[b]:
+                _serve_from(a, indptr, nbr, eid, seen, alive, lok, comp, queue)
+            elif comp[a] != comp[b]:
+                _relabel(b, comp[b], comp[a], indptr, nbr, eid, lok, comp, cw, queue)
+        elif typ == 3:  # a portable base station covers the site
+            if not covered[x]:
+                covered[x] = True
+                if comp[x] >= 0:
+                    cw[comp[x]] -= wp[x]
+        elif typ == 4 and alive[x] and not seen[x]:  # a satellite kit joins it to the core
+            _serve_from(x, indptr, nbr, eid, seen, alive, lok, comp, queue)
+        elif typ == 1 or typ == 2:  # repair / generator: the node may come alive
+            if alive[x]:
+                continue
+            intact = (not broken[x]) or fix_node_at[x] <= t
+            powered = t < power_until[x] or t >= grid_back[x] or gen_at[x] <= t
+            if not (intact and powered):
+                continue
+            alive[x] = True
+            linked = is_root[x] or sat_at[x] <= t
+            for k in range(indptr[x], indptr[x + 1]):
+                if lok[eid[k]] and seen[nbr[k]]:
+                    linked = True
+                    break
+            if linked:
+                _serve_from(x, indptr, nbr, eid, seen, alive, lok, comp, queue)
+                continue
+            own = ncomp
+            for k in range(indptr[x], indptr[x + 1]):
+                u = nbr[k]
+                if lok[eid[k]] and comp[u] >= 0:
+                    own = comp[u]
+                    break
+            if own == ncomp:
+                ncomp += 1
+            comp[x] = own
+            if not covered[x]:
+                cw[own] += wp[x]
+            for k in range(indptr[x], indptr[x + 1]):
+                u = nbr[k]
+                if lok[eid[k]] and comp[u] >= 0 and comp[u] != own:
+                    _relabel(u, comp[u], own, indptr, nbr, eid, lok, comp, cw, queue)
+    return ncomp
 
 
 @njit(cache=True)
@@ -501,6 +607,20 @@ class RestorationProblem:
         gen, pbs, sat, fixn, fixl = arrs
         return _state(float(t), self.indptr, self.nbr, self.eid, self.roots, self.wp, self.broken,
                       self.power_until, self.grid_back, self.link_up0, gen, pbs, sat, fixn, fixl)
+
+    def advance(self, t: float, cands: np.ndarray, st: tuple[np.ndarray, ...],
+                arrs: tuple[np.ndarray, ...], ncomp: int) -> int:
+        """Move the state ``st`` (:meth:`state`, read at an earlier time with no battery or grid
+        time since) forward to ``t`` in place by candidates ``cands``, completed since the read
+        (already in ``arrs``); the new number of components (``ncomp``: the current one).
+        O(what they bring back), no BFS of the whole problem."""
+        gen, _pbs, sat, fixn, _fixl = arrs
+        seen, alive, lok, covered, comp, cw = st
+        cands = np.asarray(cands, np.int64)
+        return int(_advance(float(t), self.ctype[cands], self.ctarget[cands], int(ncomp), self.indptr,
+                            self.nbr, self.eid, self.eu, self.ev, self.is_root, self.wp, self.broken,
+                            self.power_until, self.grid_back, gen, sat, fixn, seen, alive, lok,
+                            covered, comp, cw))
 
     def gains_in(self, t: float, cand: np.ndarray, st: tuple[np.ndarray, ...],
                  arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:

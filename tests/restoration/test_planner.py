@@ -249,3 +249,52 @@ def test_cli_restore_json_and_bad_input(tmp_path, monkeypatch):
     bad.write_text("crews: [{id: c, depot: X, repairs: {fiber: 4}}]\n")
     r = runner.invoke(app, [*db, "restore", "--resources", str(bad)])
     assert r.exit_code == 2 and "crews[0].depot" in r.output
+
+
+def _assert_same_state(st, fresh):
+    """Two states (RestorationProblem.state) are the same: served, alive, carrying, covered,
+    the same partition into components and the same uncovered weight per node's component."""
+    for a, b in zip(st[:4], fresh[:4], strict=True):
+        assert np.array_equal(a, b)
+    comp, cw = st[4], st[5]
+    comp0, cw0 = fresh[4], fresh[5]
+    assert np.array_equal(comp < 0, comp0 < 0)
+    inner = comp >= 0
+    pairs = set(zip(comp[inner].tolist(), comp0[inner].tolist(), strict=True))
+    assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})  # a bijection
+    assert np.allclose(cw[comp[inner]], cw0[comp0[inner]], rtol=1e-12, atol=1e-9)
+
+
+def _checked_schedules(monkeypatch, p):
+    from resilience.restoration import planner
+
+    looks = []
+    at = planner._StateView.at
+
+    def checked_at(self, t, arrs):
+        st = at(self, t, arrs)
+        if not self.claimed:  # a state without the claims of the moment: what a new read gives
+            _assert_same_state(st, p.state(t, arrs))
+            looks.append(self.advances)
+        return st
+
+    monkeypatch.setattr(planner._StateView, "at", checked_at)
+    for strategy in ("planned", "nearest", "largest", "fifo"):
+        schedule(p, strategy)
+    schedule(p, "planned", lookahead_h=0.0)
+    return looks
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_state_moved_forward_equals_a_new_read_small(seed, monkeypatch):
+    """The dispatch moves its state forward by the actions completed since it was read instead
+    of reading it again (no battery or grid time between): every state looked at equals a new
+    read at that moment."""
+    G, res = random_case(seed)
+    assert _checked_schedules(monkeypatch, build_problem(G, res, horizon_h=24))
+
+
+def test_state_moved_forward_equals_a_new_read_noto(noto_peak, monkeypatch):
+    p = build_problem(noto_peak, load_resources("config/resources/noto-2024.yaml"), horizon_h=72)
+    looks = _checked_schedules(monkeypatch, p)
+    assert max(looks) > 40  # the states were moved forward many times, all equal to new reads
