@@ -134,6 +134,13 @@ class _StateView:
         self._dones, self._cands, self._applied = np.empty(n), np.empty(n, np.int64), np.zeros(n, bool)
         self._nd = 0
         self._cov0 = self._cw0 = np.zeros(0)
+        self.stamp = np.zeros(0, np.int64)  # gains_in's scratch, as long as the components
+        self._marks = 0
+
+    def marks(self, k: int) -> int:
+        """The first of ``k`` new marks for :attr:`stamp` (:meth:`RestorationProblem.gains_in`)."""
+        self._marks += k
+        return self._marks - k
 
     def at(self, t: float, arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """The state at moment ``t`` (moments never go back), with the claims made at ``t``."""
@@ -151,6 +158,8 @@ class _StateView:
         else:
             self.st = self.p.state(t, arrs)
             self.reads += 1
+            if len(self.stamp) < len(self.st[5]):
+                self.stamp = np.full(len(self.st[5]), -1, np.int64)
             comp = self.st[4]
             self.ncomp = int(comp.max()) + 1 if len(comp) else 0
             k = int(np.searchsorted(self.changes, t, side="right"))
@@ -289,7 +298,7 @@ def schedule(p: RestorationProblem, strategy: str = "planned", *, lookahead_h: f
             # the same moment claim what they bring back in the state (claim), and the next
             # decision values only its own candidates
             st = view.at(t_ref, arrs)
-            gain, pot = p.gains_in(t_ref, idx, st, arrs)
+            gain, pot = p.gains_in(t_ref, idx, st, arrs, view.stamp, view.marks(len(idx)))
             g = gain
             if not (g > 0).any():  # nothing brings sites back alone: prepare the pairs
                 g = pot * _PAIR_DISCOUNT

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -344,9 +345,10 @@ def _advance(t, ev_type, ev_x, ncomp, indptr, nbr, eid, eu, ev, is_root, wp, bro
 @njit(cache=True)
 def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid_back, gen_at,
                 sat_at, fix_node_at, is_root, ctype, ctarget, seen, alive, lok, covered, comp,
-                cw):  # pragma: no cover - compiled
-    # each candidate's immediate gain in the state, and its potential once one more piece is in
-    stamp = np.full(cw.shape[0], -1, np.int64)
+                cw, stamp, base):  # pragma: no cover - compiled
+    # each candidate's immediate gain in the state, and its potential once one more piece is in;
+    # stamp (-1 or marks below base, at least as long as cw) marks the components counted for
+    # candidate j with base + j
     nc = cand.shape[0]
     gain = np.zeros(nc, np.float64)
     pot = np.zeros(nc, np.float64)
@@ -364,7 +366,7 @@ def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid
                     if alive[y]:
                         g = cw[comp[y]]
                     elif not seen[y]:  # the far end is dead: worth it once it lives
-                        q = _around(y, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
+                        q = _around(y, base + j, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
         elif typ == 1 or typ == 2:  # the node comes alive (repair / generator)
             if not alive[x]:
                 intact = (not broken[x]) or fix_node_at[x] <= t or typ == 1
@@ -376,13 +378,13 @@ def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid
                             if lok[eid[k]] and seen[nbr[k]]:
                                 linked = True
                                 break
-                    v = _around(x, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
+                    v = _around(x, base + j, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
                     if linked:
                         g = v
                     else:
                         q = v
                 else:
-                    q = _around(x, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
+                    q = _around(x, base + j, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
         elif typ == 3:  # portable base station
             if not seen[x] and not covered[x]:
                 g = wp[x]
@@ -391,7 +393,7 @@ def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid
                 if alive[x]:
                     g = cw[comp[x]]
                 elif sat_at[x] > t:
-                    q = _around(x, i, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
+                    q = _around(x, base + j, indptr, nbr, eid, lok, comp, cw, wp, covered, stamp)
         gain[j] = g
         pot[j] = q
     return gain, pot
@@ -428,9 +430,10 @@ def _gains(t, indptr, nbr, eid, eu, ev, roots, wp, broken, power_until, grid_bac
                                                  power_until, grid_back, link_up0, gen_at, pbs_at,
                                                  sat_at, fix_node_at, fix_link_at)
     cand = np.arange(ctype.shape[0])
+    stamp = np.full(cw.shape[0], -1, np.int64)
     gain, pot = _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until,
                             grid_back, gen_at, sat_at, fix_node_at, is_root, ctype, ctarget,
-                            seen, alive, lok, covered, comp, cw)
+                            seen, alive, lok, covered, comp, cw, stamp, 0)
     n = wp.shape[0]
     # out[v]: what a baseline sees (the element is out): for nodes unserved & uncovered
     out = np.empty(n, np.bool_)
@@ -456,7 +459,18 @@ def _reach_kernel(from_node, cand, c_acc, c_open, epochs, labels):  # pragma: no
 
 
 @njit(cache=True)
-def _travel_kernel(lat, lon, cand, c_lat, c_lon, detour, speed):  # pragma: no cover - compiled
+def _latitudes(c_lat):  # pragma: no cover - compiled
+    # each candidate's latitude in radians and its cosine, read by every travel time
+    rad = np.empty(c_lat.shape[0], np.float64)
+    cos = np.empty(c_lat.shape[0], np.float64)
+    for i in range(c_lat.shape[0]):
+        rad[i] = c_lat[i] * (math.pi / 180.0)
+        cos[i] = math.cos(rad[i])
+    return rad, cos
+
+
+@njit(cache=True)
+def _travel_kernel(lat, lon, cand, c_rad, c_cos, c_lon, detour, speed):  # pragma: no cover
     # haversine_km (resilience.scenarios._geo) x detour / speed, 0 where a position is unknown
     out = np.zeros(cand.shape[0], np.float64)
     if math.isnan(lat) or math.isnan(lon):
@@ -466,9 +480,9 @@ def _travel_kernel(lat, lon, cand, c_lat, c_lon, detour, speed):  # pragma: no c
     c1 = math.cos(p1)
     for j in range(cand.shape[0]):
         i = cand[j]
-        p2 = c_lat[i] * deg
+        p2 = c_rad[i]
         dl = (c_lon[i] - lon) * deg
-        a = math.sin((p2 - p1) / 2) ** 2 + c1 * math.cos(p2) * math.sin(dl / 2) ** 2
+        a = math.sin((p2 - p1) / 2) ** 2 + c1 * c_cos[i] * math.sin(dl / 2) ** 2
         a = min(max(a, 0.0), 1.0)
         h = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)) * detour / speed
         if not math.isnan(h):
@@ -560,8 +574,13 @@ class RestorationProblem:
     def travel_h(self, lat: float, lon: float, c: np.ndarray) -> np.ndarray:
         """Hours on the road from a position to candidates ``c`` (straight line x detour /
         speed; 0 where a position is unknown)."""
-        return _travel_kernel(float(lat), float(lon), np.asarray(c, np.int64), self.c_lat,
+        rad, cos = self._latitudes
+        return _travel_kernel(float(lat), float(lon), np.asarray(c, np.int64), rad, cos,
                               self.c_lon, float(self.detour), float(self.speed_kmh))
+
+    @cached_property
+    def _latitudes(self) -> tuple[np.ndarray, np.ndarray]:
+        return _latitudes(np.asarray(self.c_lat, np.float64))
 
     # -- evaluation --
 
@@ -623,15 +642,20 @@ class RestorationProblem:
                             covered, comp, cw))
 
     def gains_in(self, t: float, cand: np.ndarray, st: tuple[np.ndarray, ...],
-                 arrs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+                 arrs: tuple[np.ndarray, ...], stamp: np.ndarray | None = None,
+                 base: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Gain and potential gain of candidates ``cand`` in the state ``st`` (:meth:`state`):
-        O(len(cand) x degree), no BFS."""
+        O(len(cand) x degree), no BFS. ``stamp``, scratch reused between calls: at least as
+        long as the state's component weights, holding -1 or marks below ``base`` (the next
+        call's ``base`` is this one's plus ``len(cand)``)."""
         gen, _pbs, sat, fixn, _fixl = arrs
         seen, alive, lok, covered, comp, cw = st
+        if stamp is None:
+            stamp, base = np.full(cw.shape[0], -1, np.int64), 0
         return _cand_gains(float(t), np.asarray(cand, np.int64), self.indptr, self.nbr, self.eid,
                            self.eu, self.ev, self.wp, self.broken, self.power_until,
                            self.grid_back, gen, sat, fixn, self.is_root, self.ctype, self.ctarget,
-                           seen, alive, lok, covered, comp, cw)
+                           seen, alive, lok, covered, comp, cw, stamp, int(base))
 
     def claim(self, c: int, st: tuple[np.ndarray, ...]) -> None:
         """Mark in the state ``st`` what candidate ``c`` brings back, so that the next decision
