@@ -212,7 +212,7 @@ def _group(r) -> SharedRiskGroup:
 def view_of(snap, top_n: int = 50, max_sites_out: int = 2000,
             ingest: IngestCounts | None = None,
             label_limits: Mapping[str, int] | None = None) -> ExporterSnapshot:
-    """The exporter view of an in-memory :class:`resilience.analysis.snapshot.Snapshot`.
+    """The exporter view of an in-memory :class:`resilience.topology.snapshot.Snapshot`.
 
     The same view :class:`DatabaseSource` reads with bounded queries (labels folded by
     :func:`~resilience.exporter.model.fold_labels` with ``label_limits``); use it to serve a
@@ -339,10 +339,10 @@ class DatabaseSource:
         return self.store.reopened
 
     def __call__(self) -> ExporterSnapshot | None:
-        url = display_url(self.engine.url.render_as_string(hide_password=False))
         try:
             return self._read()
         except sa_exc.DBAPIError as exc:
+            url = display_url(self.engine.url.render_as_string(hide_password=False))
             err = store_error(exc, url) or StoreError(url, "unreadable", one_line(exc))
             raise err from exc
 

@@ -560,7 +560,7 @@ def build_report(
 
     Parameters
     ----------
-    snapshot : SnapshotView or resilience.analysis.snapshot.Snapshot
+    snapshot : SnapshotView or resilience.topology.snapshot.Snapshot
         The snapshot reported on (any object with its attributes, see :func:`as_view`).
     previous : same, optional
         The snapshot before it, for "change since the previous report".

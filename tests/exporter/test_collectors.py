@@ -244,7 +244,7 @@ def test_every_metric_is_documented(registry, now):
 
 
 def test_aggregate_families_cover_the_analysis_contract():
-    from resilience.analysis.snapshot import AGGREGATE_METRICS
+    from resilience.topology.snapshot import AGGREGATE_METRICS
 
     assert set(AGGREGATE_FAMILIES) | set(AGGREGATES_DERIVED) == set(AGGREGATE_METRICS)
     for metric, (_g, _name, _doc, labels) in AGGREGATE_FAMILIES.items():

@@ -163,3 +163,66 @@ def test_bounded_queries_equal_the_full_latest_snapshot(engine):
         assert set(got.aggregates) == set(want.aggregates)
         assert replace(got, ingest=want.ingest, outages=(), aggregates=()) == replace(
             want, outages=(), aggregates=())
+
+
+def test_a_source_takes_any_store_reader_and_writes_no_query():
+    """The store's reader is injected (as pve-exporter's collectors take a client): a fake with
+    the named reads, no database, gives the same kind of view."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace as Row
+
+    t0 = datetime(2024, 1, 3, tzinfo=UTC)
+
+    class Reads:
+        def database_identity(self):
+            return None
+
+        def latest_snapshot_row(self):
+            return {"id": 3, "as_of": t0, "created_at": t0, "duration_seconds": 0.5, "total_nodes": 3,
+                    "total_subscribers": 30, "served_nodes": 2, "served_subscribers": 20}
+
+        def ingest_marks(self):
+            return (1, t0), (0, None)
+
+        def files_by_kind(self):
+            return [("nodes", 1, 3)]
+
+        def quarantined_by_rule(self):
+            return []
+
+        def aggregates(self, sid):
+            return [Row(metric="cores", value=1.0, operator="", prefecture="", municipality="", kind="",
+                        state="", cause="", horizon_hours=0.0)]
+
+        def top_elements(self, sid, n):
+            return [Row(element_type="link", element_id="L1", nodes_lost=1, subscribers_lost=10, kind="fiber",
+                        operator="o", prefecture="p", municipality="m")][:n]
+
+        def top_shared_risk_groups(self, sid, n):
+            return []
+
+        def outages_by_place(self, sid):
+            return [("backhaul", False, "o", "p", "m", 1, 10)]
+
+        def outage_upstreams(self, sid):
+            return [("B", "L1", False, 10)]
+
+        def sites_out(self, sid, limit):
+            return [Row(node_id="B", cause="backhaul", root_cause=False, upstream="L1", kind="base_station",
+                        operator="o", prefecture="p", municipality="m", subscribers=10, lat=None, lon=None)]
+
+    class FakeStore:
+        engine = path = None
+        reopened = 0
+
+        def file_identity(self):
+            return None
+
+        @contextmanager
+        def reading(self):
+            yield Reads()
+
+    snap = DatabaseSource(FakeStore())()
+    assert snap.id == 3 and [e.element_id for e in snap.elements] == ["L1"]
+    assert [(r.root, r.root_type) for r in snap.roots] == [("L1", "link")]
+    assert snap.ingest.rows_accepted == {"nodes": 3} and snap.core_nodes == 1
