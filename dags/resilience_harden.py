@@ -62,6 +62,7 @@ def resilience_harden():
 
         from resilience import api
         from resilience.errors import BadInput
+        from resilience.files import write_text_atomic
         from resilience.reports.hardening import render_hardening
         from resilience.settings import load_settings
 
@@ -74,10 +75,7 @@ def resilience_harden():
                              holdout=p.get("holdout") or None, out_dir=s.path(s.hardening_dir))
         except BadInput as exc:
             raise AirflowFailException(str(exc)) from None
-        page = Path(out["path"]).with_suffix(".html")
-        tmp = page.with_suffix(".html.tmp")
-        tmp.write_text(render_hardening(out), encoding="utf-8")
-        tmp.replace(page)
+        page = write_text_atomic(Path(out["path"]).with_suffix(".html"), render_hardening(out))
         return {"path": out["path"], "page": str(page), "budget": out["budget"],
                 "expected_subscriber_hours_lost": out["expected_subscriber_hours_lost"],
                 "baseline_loss": out["baseline_loss"], "measures": len(out["plan"])}
