@@ -343,6 +343,92 @@ def _advance(t, ev_type, ev_x, ncomp, indptr, nbr, eid, eu, ev, is_root, wp, bro
 
 
 @njit(cache=True)
+def _serve_more(t, ev_type, ev_x, indptr, nbr, eid, eu, ev, is_root, broken, power_until,
+                grid_back, gen_at, sat_at, fix_node_at, seen, alive, lok, covered, queue, scratch):
+    # pragma: no cover - compiled
+    # served-ness (no components: scratch takes _serve_from's labels) moved forward in place by
+    # actions completed since it was computed, with no battery or grid time between:
+    # restoration only adds what is served
+    for j in range(ev_type.shape[0]):
+        typ = ev_type[j]
+        x = ev_x[j]
+        if typ == 0:
+            if not lok[x]:
+                lok[x] = True
+                a, b = eu[x], ev[x]
+                if alive[a] and alive[b] and seen[a] != seen[b]:
+                    y = b if seen[a] else a
+                    _serve_from(y, indptr, nbr, eid, seen, alive, lok, scratch, queue)
+        elif typ == 3:
+            covered[x] = True
+        elif typ == 4:
+            if alive[x] and not seen[x]:
+                _serve_from(x, indptr, nbr, eid, seen, alive, lok, scratch, queue)
+        elif not alive[x]:
+            intact = (not broken[x]) or fix_node_at[x] <= t
+            powered = t < power_until[x] or t >= grid_back[x] or gen_at[x] <= t
+            if intact and powered:
+                alive[x] = True
+                linked = is_root[x] or sat_at[x] <= t
+                for k in range(indptr[x], indptr[x + 1]):
+                    if lok[eid[k]] and seen[nbr[k]]:
+                        linked = True
+                        break
+                if linked:
+                    _serve_from(x, indptr, nbr, eid, seen, alive, lok, scratch, queue)
+
+
+@njit(cache=True)
+def _sweep_forward(times, natural, horizon, ev_t, ev_type, ev_x, indptr, nbr, eid, eu, ev, roots,
+                   is_root, wp, w, broken, power_until, grid_back, link_up0, gen_at, pbs_at, sat_at,
+                   fix_node_at, fix_link_at):  # pragma: no cover - compiled
+    # _sweep with served-ness computed (one BFS) at the first time and at battery / grid times
+    # only, and moved forward (_serve_more) by the actions completing at the other times; the
+    # sums are taken over the same served and covered masks in the same order: the same floats
+    n = wp.shape[0]
+    k_n = times.shape[0]
+    lost = np.zeros(k_n, np.float64)
+    served_w = np.zeros(k_n, np.float64)
+    seen = np.zeros(n, np.bool_)
+    queue = np.empty(n, np.int64)
+    covered = np.empty(n, np.bool_)
+    alive = np.empty(n, np.bool_)
+    lok = np.empty(link_up0.shape[0], np.bool_)
+    scratch = np.empty(n, np.int64)
+    total = 0.0
+    j = 0
+    for k in range(k_n):
+        t = times[k]
+        if k == 0 or natural[k]:
+            alive = _alive(t, broken, fix_node_at, power_until, grid_back, gen_at)
+            lok = _served(t, indptr, nbr, eid, roots, alive, link_up0, fix_link_at, sat_at, seen,
+                          queue)
+            for v in range(n):
+                covered[v] = pbs_at[v] <= t
+            while j < ev_t.shape[0] and ev_t[j] <= t:
+                j += 1
+        else:
+            j0 = j
+            while j < ev_t.shape[0] and ev_t[j] <= t:
+                j += 1
+            _serve_more(t, ev_type[j0:j], ev_x[j0:j], indptr, nbr, eid, eu, ev, is_root, broken,
+                        power_until, grid_back, gen_at, sat_at, fix_node_at, seen, alive, lok,
+                        covered, queue, scratch)
+        lw = 0.0
+        sw = 0.0
+        for v in range(n):
+            if seen[v] or covered[v]:
+                sw += w[v]
+            else:
+                lw += wp[v]
+        lost[k] = lw
+        served_w[k] = sw
+        t_next = times[k + 1] if k + 1 < k_n else horizon
+        total += lw * (t_next - t)
+    return total, lost, served_w
+
+
+@njit(cache=True)
 def _cand_gains(t, cand, indptr, nbr, eid, eu, ev, wp, broken, power_until, grid_back, gen_at,
                 sat_at, fix_node_at, is_root, ctype, ctarget, seen, alive, lok, covered, comp,
                 cw, stamp, base):  # pragma: no cover - compiled
@@ -603,18 +689,33 @@ class RestorationProblem:
         ts = ts[(ts >= 0) & (ts < self.horizon)]
         return np.unique(ts)
 
-    def evaluate(self, done: dict[int, float]) -> dict[str, Any]:
+    def evaluate(self, done: dict[int, float], *, full: bool = False) -> dict[str, Any]:
         """Subscriber-hours lost and the served curve when candidates ``done`` complete at the
         given hours.
 
         Returns ``{"subscriber_hours_lost", "times", "lost", "served_subscribers"}`` (the last
         three: the piecewise-constant loss and served subscribers from each event time on).
+        The state is read (one BFS) at the start and at each battery or grid time and moved
+        forward by the actions completing in between; ``full``: read at every event time (the
+        same result, the reference the benchmark times).
         """
         gen, pbs, sat, fixn, fixl = self.action_arrays(done)
-        times = self.event_times(np.fromiter(done.values(), float, len(done)))
-        total, lost, served = _sweep(times, float(self.horizon), self.indptr, self.nbr, self.eid,
-                                     self.roots, self.wp, self.w, self.broken, self.power_until,
-                                     self.grid_back, self.link_up0, gen, pbs, sat, fixn, fixl)
+        dt = np.fromiter(done.values(), float, len(done))
+        times = self.event_times(dt)
+        if full:
+            total, lost, served = _sweep(times, float(self.horizon), self.indptr, self.nbr,
+                                         self.eid, self.roots, self.wp, self.w, self.broken,
+                                         self.power_until, self.grid_back, self.link_up0, gen, pbs,
+                                         sat, fixn, fixl)
+        else:
+            cands = np.fromiter(done.keys(), np.int64, len(done))
+            order = np.argsort(dt, kind="stable")
+            natural = np.isin(times, np.concatenate([self.power_until, self.grid_back]))
+            total, lost, served = _sweep_forward(
+                times, natural, float(self.horizon), dt[order], self.ctype[cands[order]],
+                self.ctarget[cands[order]], self.indptr, self.nbr, self.eid, self.eu, self.ev,
+                self.roots, self.is_root, self.wp, self.w, self.broken, self.power_until,
+                self.grid_back, self.link_up0, gen, pbs, sat, fixn, fixl)
         return {"subscriber_hours_lost": float(total), "times": times, "lost": lost,
                 "served_subscribers": served + self.w_outside}
 

@@ -298,3 +298,17 @@ def test_state_moved_forward_equals_a_new_read_noto(noto_peak, monkeypatch):
     p = build_problem(noto_peak, load_resources("config/resources/noto-2024.yaml"), horizon_h=72)
     looks = _checked_schedules(monkeypatch, p)
     assert max(looks) > 40  # the states were moved forward many times, all equal to new reads
+
+
+def test_evaluation_moved_forward_equals_the_full_sweep(noto_peak):
+    """evaluate moves served-ness forward between battery and grid times instead of a BFS per
+    event: the same loss, loss curve and served curve as a BFS at every event."""
+    problems = [build_problem(*random_case(seed), horizon_h=24) for seed in range(6)]
+    problems.append(build_problem(noto_peak, load_resources("config/resources/noto-2024.yaml"), horizon_h=72))
+    for p in problems:
+        for strategy in ("planned", "nearest", "fifo"):
+            done = {a["candidate"]: a["done"] for a in schedule(p, strategy)}
+            fast, full = p.evaluate(done), p.evaluate(done, full=True)
+            assert fast["subscriber_hours_lost"] == full["subscriber_hours_lost"]
+            for key in ("times", "lost", "served_subscribers"):
+                assert np.array_equal(fast[key], full[key])
