@@ -247,6 +247,22 @@ def _forecast() -> dict:
     b.add("timeseries", "Restoration plan: subscriber-hours lost, planned against the baselines",
           [_target("max by (strategy) (resilience_restoration_subscriber_hours_lost) or vector(0)",
                    legend="{{strategy}}")], w=24, h=8)
+    # the newest hardening plan (resilience_harden DAG; docs/hardening.md)
+    _stat(b, "Hardening plan: expected subscriber-hours saved",
+          'max(resilience_hardening_expected_subscriber_hours_saved{plan="planned"}) or vector(0)', w=8,
+          description="Expected priority-weighted subscriber-hours the newest hardening plan saves over "
+                      "its scenario ensemble, against buying nothing.")
+    _stat(b, "Hardening plan: cost (yen)", "max(resilience_hardening_plan_cost_yen) or vector(0)", "currencyJPY", w=8,
+          description="What the newest hardening plan spends, within its budget.")
+    _stat(b, "Hardening plan: age", "max(resilience_hardening_plan_age_seconds) or vector(0)", "s", w=8,
+          description="Time since the newest hardening plan was written (monthly DAG run).")
+    b.add("bargauge", "Hardening plan: expected subscriber-hours lost, planned against the baselines",
+          [_target("max by (plan) (resilience_hardening_expected_subscriber_hours_lost) or vector(0)",
+                   legend="{{plan}}", instant=True)], w=24, h=8,
+          description="At the same budget: the plan, the same battery upgrade everywhere (uniform), "
+                      "biggest sites first (largest), and nothing bought (none).",
+          options={"orientation": "horizontal", "displayMode": "gradient",
+                   "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}})
     return _dashboard("resilience-battery-forecast", "Resilience / Battery forecast", b,
                       "What goes dark next if grid power does not come back (batteries here or upstream).",
                       ("operator", "prefecture"))

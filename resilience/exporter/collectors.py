@@ -47,6 +47,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from resilience.exporter.hardening import HardeningCollector
 from resilience.exporter.model import BOUNDED_LABELS, Aggregate, ExporterSnapshot, horizon_label
 
 __all__ = [
@@ -587,7 +588,8 @@ DOMAIN_COLLECTORS: Sequence[type[_SnapshotFamilies]] = (
 def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats | None = None,
                         *, domain: bool = True, live: bool = True,
                         clock: Callable[[], float] = time.time,
-                        restoration: Callable[[], dict | None] | None = None) -> list[Collector]:
+                        restoration: Callable[[], dict | None] | None = None,
+                        hardening: Callable[[], dict | None] | None = None) -> list[Collector]:
     """Create every collector over ``source`` and register it with ``registry``.
 
     Parameters
@@ -606,6 +608,10 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
     restoration
         Source of the newest restoration plan (:class:`RestorationCollector`), registered with
         the live collectors (a plan is written after its snapshot's analysis).
+    hardening
+        Source of the newest hardening plan
+        (:class:`~resilience.exporter.hardening.HardeningCollector`), registered with the live
+        collectors (plans are written by the ``resilience_harden`` DAG, not by the analysis).
 
     Returns
     -------
@@ -625,6 +631,8 @@ def register_collectors(source, registry: CollectorRegistry, stats: ScrapeStats 
         out.append(SnapshotCollector(source, registry=registry, clock=clock))
         if restoration is not None:
             out.append(RestorationCollector(restoration, registry=registry))
+        if hardening is not None:
+            out.append(HardeningCollector(hardening, registry=registry))
     if domain:
         out.extend(cls(source, registry=registry) for cls in DOMAIN_COLLECTORS)
     return out

@@ -79,7 +79,8 @@ class ExporterApp:
 
     def __init__(self, source: CachedSource, domain_registry: CollectorRegistry | None = None,
                  live_registry: CollectorRegistry | None = None,
-                 restoration: Callable[[], dict | None] | None = None) -> None:
+                 restoration: Callable[[], dict | None] | None = None,
+                 hardening: Callable[[], dict | None] | None = None) -> None:
         self.source = source
         self.stats = ScrapeStats()
         self._lock = threading.Lock()
@@ -89,7 +90,7 @@ class ExporterApp:
         if live_registry is None:
             live_registry = CollectorRegistry()
             register_collectors(source, live_registry, self.stats, domain=False,
-                                restoration=restoration)
+                                restoration=restoration, hardening=hardening)
         self.domain_registry = domain_registry
         self.live_registry = live_registry
         self._cache: tuple[object, bytes, bytes] | None = None  # (snapshot, text, gzip)
@@ -181,14 +182,16 @@ def make_exporter(db_url: str, top_n: int = 50, max_sites_out: int = 2000, ttl: 
     >>> app.health()["db_reachable"]
     False
     """
+    from resilience.exporter.hardening import HardeningPlanFiles
     from resilience.exporter.source import RestorationPlanFiles
     from resilience.settings import load_settings
 
+    settings = load_settings()
     engine = reader_engine(db_url)
-    plans = RestorationPlanFiles(load_settings().path("var/restoration"))
     return ExporterApp(CachedSource(DatabaseSource(engine, top_n=top_n, max_sites_out=max_sites_out,
                                                    label_limits=label_limits), ttl=ttl),
-                       restoration=plans)
+                       restoration=RestorationPlanFiles(settings.path(settings.restoration_dir)),
+                       hardening=HardeningPlanFiles(settings.path(settings.hardening_dir)))
 
 
 def start_server(app: ExporterApp, host: str = "127.0.0.1", port: int = 9108

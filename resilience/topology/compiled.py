@@ -326,7 +326,7 @@ class CSRGraph:
         """Re-read the state of some nodes and links after the graph's dicts changed in place.
 
         The view is otherwise a picture of the graph when it was made: a long-running model
-        (:mod:`resilience.live`) that updates the state of a few elements calls this instead of
+        (:mod:`resilience.api.live`) that updates the state of a few elements calls this instead of
         converting the whole graph again. Inventory attributes (kind, weights, labels) and the
         structure are not re-read.
 

@@ -94,7 +94,12 @@ def stack(tmp_path_factory):
     migrate(eng)
     write_sample_snapshot(eng)
     eng.dispose()
-    app = make_exporter(url, ttl=1)
+    hardening = tmp / "hardening"  # a plan of the resilience_harden DAG, read by the exporter
+    hardening.mkdir()
+    (hardening / "hardening-2000000000.json").write_text(json.dumps(HARDENING_PLAN))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RESILIENCE_HARDENING_DIR", str(hardening))
+        app = make_exporter(url, ttl=1)
     server, _ = start_server(app, "127.0.0.1", 0)
     procs = []
     servers = [server]
@@ -159,6 +164,24 @@ scrape_configs:
         for srv in servers:
             srv.shutdown()
             srv.server_close()
+
+
+HARDENING_PLAN = {"budget": 2e9, "expected_subscriber_hours_lost": 3.2e6,
+                  "baseline_loss": {"none": 5.0e6, "uniform": 4.1e6, "largest": 3.9e6},
+                  "plan": [{"measure": "battery_72h", "site": "S1", "cost": 1.5e9},
+                           {"measure": "generator", "site": "S2", "cost": 0.4e9}]}
+
+
+def test_prometheus_holds_the_hardening_plan(stack):
+    prom, _ = stack
+    _wait_until(lambda: len(prom.query("resilience_hardening_expected_subscriber_hours_lost")) == 4,
+                30, "the hardening plan's series")
+    lost = {r["metric"]["plan"]: float(r["value"][1])
+            for r in prom.query("resilience_hardening_expected_subscriber_hours_lost")}
+    assert lost == {"planned": 3.2e6, "none": 5.0e6, "uniform": 4.1e6, "largest": 3.9e6}
+    assert prom.value('resilience_hardening_expected_subscriber_hours_saved{plan="planned"}') == 1.8e6
+    assert prom.value("resilience_hardening_plan_cost_yen") == 1.9e9
+    assert prom.value("resilience_hardening_budget_yen") == 2e9
 
 
 def test_prometheus_holds_the_snapshot_values(stack):
