@@ -50,11 +50,9 @@ def resilience_ingest():
     @task.sensor(poke_interval=POKE_SECONDS, timeout=WAIT_MINUTES * 60, mode="poke", soft_fail=True)
     def wait_for_feeds(run_id: str | None = None) -> PokeReturnValue:
         """Claim the settled inbox files for this run; done when there is any."""
-        from resilience.feeds import inbox
-        from resilience.settings import load_settings
+        from resilience import api
 
-        folder = load_settings().path(load_settings().inbox)
-        files = inbox.adopt(folder, run_id) + inbox.claim(folder, run_id, settle_seconds=1.0)
+        files = api.claim_inbox(run_id, settle_seconds=1.0)
         return PokeReturnValue(is_done=bool(files), xcom_value=run_id)
 
     @task(outlets=[STATE_UPDATES])

@@ -44,13 +44,8 @@ def resilience_restore():
     def latest_snapshot() -> dict:
         """The newest snapshot's id and its count of nodes out."""
         from resilience import api
-        from resilience.store.snapshots import latest_snapshot as latest
 
-        api.ensure_schema(None)
-        snap = latest(api.engine())
-        if snap is None:
-            return {"snapshot_id": None, "nodes_out": 0}
-        return {"snapshot_id": int(snap.id), "nodes_out": int((snap.summary or {}).get("nodes_out", 0))}
+        return api.latest_outage()
 
     @task
     def plan(snapshot: dict) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 from resilience.api.analysis import forecast, spof
 from resilience.api.feeds import (
     archive_dir,
+    claim_inbox,
     ingest,
     ingest_inbox,
     inventory_history,
@@ -59,6 +60,7 @@ from resilience.api.snapshots import (
     change_mark,
     covering_snapshot,
     find_snapshot,
+    latest_outage,
     replay,
     watch_alive,
     watch_heartbeat,
@@ -85,8 +87,9 @@ from resilience.api.whatif import (
 __all__ = [
     "LiveModel", "WhatIfRequest", "WhatIfResult", "analyze", "analyze_once", "archive_dir", "change_mark",
     "check_scenario", "covering_snapshot", "display_timezone", "engine", "ensure_schema", "export_operator",
-    "find_snapshot", "forecast", "harden", "has_inventory", "ingest", "ingest_inbox", "init",
-    "inventory_history", "load_graph", "load_model", "load_state", "quarantine_list", "quarantine_retry",
+    "claim_inbox", "find_snapshot", "forecast", "harden", "has_inventory", "ingest", "ingest_inbox", "init",
+    "inventory_history", "latest_outage", "load_graph", "load_model", "load_state", "quarantine_list",
+    "quarantine_retry",
     "replay", "report", "report_for", "resolve_db_url", "restore", "run_whatif", "scenario_from_params",
     "set_kind", "snapshot_operators", "spof", "status", "watch_alive", "watch_heartbeat", "whatif",
     "whatif_page",

@@ -22,8 +22,8 @@ from resilience.settings import load_settings
 if TYPE_CHECKING:
     from resilience.feeds.ingest import IngestResult
 
-__all__ = ["archive_dir", "ingest", "ingest_inbox", "inventory_history", "quarantine_list",
-           "quarantine_retry", "set_kind"]
+__all__ = ["archive_dir", "claim_inbox", "ingest", "ingest_inbox", "inventory_history",
+           "quarantine_list", "quarantine_retry", "set_kind"]
 
 
 @store_guard
@@ -150,6 +150,42 @@ def _summary_entry(result: IngestResult, moved: Path | None) -> dict:
     entry["path"] = Path(result.path).name
     entry["moved_to"] = str(moved) if moved else None
     return entry
+
+
+def claim_inbox(claim_id: str, *, inbox: str | Path | None = None, settle_seconds: float = 1.0
+                ) -> list[Path]:
+    """Claim the settled files of the inbox for ``claim_id`` (the ingest DAG's sensor).
+
+    Files an earlier try of the same claim left claimed are taken back first, then the files
+    that have settled (unchanged for ``settle_seconds``) are claimed
+    (:func:`resilience.feeds.inbox.adopt`, :func:`resilience.feeds.inbox.claim`).
+
+    Parameters
+    ----------
+    claim_id : str
+        The claim (an Airflow run id, say).
+    inbox : path, optional
+        The inbox folder (default: the ``inbox`` setting).
+    settle_seconds : float
+        How long a file must be unchanged to be claimed.
+
+    Returns
+    -------
+    list of Path
+        The claimed files (empty: nothing to ingest yet).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> claim_inbox("run-1", inbox=tempfile.mkdtemp())
+    []
+    """
+    from resilience.feeds.inbox import adopt, claim
+
+    if inbox is None:
+        settings = load_settings()
+        inbox = settings.path(settings.inbox)
+    return adopt(inbox, claim_id) + claim(inbox, claim_id, settle_seconds=settle_seconds)
 
 
 def ingest_inbox(

@@ -37,9 +37,33 @@ if TYPE_CHECKING:
     from resilience.topology.compiled import CSRGraph
 
 __all__ = [
-    "analyze", "analyze_once", "change_mark", "covering_snapshot", "find_snapshot", "replay",
-    "store_snapshot", "watch_alive", "watch_heartbeat",
+    "analyze", "analyze_once", "change_mark", "covering_snapshot", "find_snapshot",
+    "latest_outage", "replay", "store_snapshot", "watch_alive", "watch_heartbeat",
 ]
+
+
+@store_guard
+def latest_outage(db_url: str | None = None) -> dict[str, Any]:
+    """The newest snapshot's id and how many sites it has out (the restore DAG's first step).
+
+    Returns
+    -------
+    dict
+        ``{"snapshot_id": int | None, "nodes_out": int}`` (``None`` and 0 before any analysis).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> latest_outage(f"sqlite:///{tempfile.mkdtemp()}/r.db")
+    {'snapshot_id': None, 'nodes_out': 0}
+    """
+    from resilience.store.snapshots import latest_snapshot
+
+    ensure_schema(db_url)
+    snap = latest_snapshot(engine(db_url))
+    if snap is None:
+        return {"snapshot_id": None, "nodes_out": 0}
+    return {"snapshot_id": int(snap.id), "nodes_out": int((snap.summary or {}).get("nodes_out", 0))}
 
 
 def change_mark(db_url: str | None = None) -> list[Any]:
