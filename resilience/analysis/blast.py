@@ -47,6 +47,7 @@ __all__ = [
     "blast_radius",
     "single_points_of_failure",
     "single_homed",
+    "spof_depths",
     "served_nodes",
     "BlastArrays",
     "blast_arrays",
@@ -286,6 +287,47 @@ def _depth_kernel(order, cnt, parent, pedge, disc, low, is_root):  # pragma: no 
     return depth, near_t, near_i
 
 
+def spof_depths(
+    csr: CSRGraph,
+    roots: np.ndarray,
+    node_ok: np.ndarray | None = None,
+    link_ok: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Array form of :func:`single_homed`: every node's SPOF depth and the SPOF nearest to it.
+
+    Parameters
+    ----------
+    csr : CSRGraph
+        The compiled graph.
+    roots : numpy.ndarray
+        Root (core) indices (:func:`resilience.analysis.traversal.root_indices`).
+    node_ok, link_ok : numpy.ndarray of bool, optional
+        The elements that are up (default: the compiled graph's states), e.g. with a what-if's
+        damage taken out.
+
+    Returns
+    -------
+    (served, depth, nearest_type, nearest_index)
+        Per node: reached from a root; SPOFs on its dominator path; the nearest SPOF's type
+        (0 none, 1 node, 2 link) and its node or link index.
+
+    Example
+    -------
+    >>> from resilience.analysis.traversal import root_indices
+    >>> from resilience.topology.compiled import to_csr
+    >>> G = nx.MultiGraph([("c", "a", "L1"), ("a", "b", "L2")]); G.nodes["c"]["kind"] = "core"
+    >>> csr = to_csr(G, weight=None)
+    >>> served, depth, near_type, near_index = spof_depths(csr, root_indices(csr, None))
+    >>> depth.tolist(), near_type.tolist(), near_index.tolist()
+    ([0, 1, 3], [0, 2, 2], [-1, 0, 1])
+    """
+    d = dfs_lowpoint(csr, roots=roots, node_ok=node_ok, link_ok=link_ok)
+    is_root = np.zeros(csr.n, bool)
+    is_root[roots] = True
+    depth, near_t, near_i = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
+    return d.served, depth, near_t, near_i
+
+
 def single_homed(
     G: nx.MultiGraph,
     roots: Iterable[Any] | None = None,
@@ -323,14 +365,8 @@ def single_homed(
     [['b', 3, 'L2'], ['a', 1, 'L1']]
     """
     csr = csr if csr is not None else to_csr(G, weight=weight)
-    r = root_indices(csr, roots)
-    d = dfs_lowpoint(csr, roots=r)
-    is_root = np.zeros(csr.n, bool)
-    is_root[r] = True
-    depth, near_t, near_i = _depth_kernel(
-        d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root
-    )
-    sel = d.served if all_served else depth > 0
+    served, depth, near_t, near_i = spof_depths(csr, root_indices(csr, roots))
+    sel = served if all_served else depth > 0
     idx = np.nonzero(sel)[0]
     nodes = np.asarray(csr.nodes, dtype=object)
     links = np.asarray(csr.links, dtype=object)

@@ -223,19 +223,15 @@ def _add_detail(result: WhatIfResult, G, csr, sc) -> None:
     and for earthquakes ``monte_carlo.per_run`` (one DFS before and one after the damage)."""
     import numpy as np
 
-    from resilience.analysis.blast import _depth_kernel, blast_arrays
+    from resilience.analysis.blast import blast_arrays, spof_depths
     from resilience.analysis.names import element_names
-    from resilience.analysis.traversal import dfs_lowpoint, root_indices
+    from resilience.analysis.traversal import root_indices
     from resilience.reports.whatif import sites_frame
 
     roots = root_indices(csr, None)
-    is_root = np.zeros(csr.n, bool)
-    is_root[roots] = True
 
     def single(node_ok, link_ok):
-        d = dfs_lowpoint(csr, roots=roots, node_ok=node_ok, link_ok=link_ok)
-        depth, near_t, near_i = _depth_kernel(d.order, d.count, d.parent, d.pedge, d.disc, d.low, is_root)
-        return d.served, depth, near_t, near_i
+        return spof_depths(csr, roots, node_ok, link_ok)
 
     node_index = {n: i for i, n in enumerate(csr.nodes)}
     link_index = csr.link_index

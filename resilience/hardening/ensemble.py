@@ -159,8 +159,8 @@ def build_ensemble(
     ([48.0], ['srlg'])
     """
     from resilience.scenarios import scenario_from_dict
-    from resilience.scenarios._geo import haversine_km, node_coords
     from resilience.scenarios.earthquake import Earthquake
+    from resilience.scenarios.geo import haversine_km, node_coords
     from resilience.scenarios.power import PowerOutage
     from resilience.scenarios.srlg import SRLGCut
 

@@ -607,7 +607,7 @@ class HardeningProblem:
 
 
 def _km(la1, lo1, la2, lo2):
-    from resilience.scenarios._geo import haversine_km
+    from resilience.scenarios.geo import haversine_km
 
     return haversine_km(la1, lo1, la2, lo2)
 
@@ -637,10 +637,10 @@ def _runtime(csr: CSRGraph) -> np.ndarray:
 def _weights(csr: CSRGraph, priority: dict[str, Any] | None) -> np.ndarray:
     if not priority:
         return csr.weight.copy()
-    from resilience.restoration.problem import _priorities  # the restoration planner's weighting
+    from resilience.restoration.problem import site_priorities
     from resilience.restoration.resources import resources_from_dict
 
-    return csr.weight * _priorities(csr, resources_from_dict({"priorities": priority}), None)
+    return csr.weight * site_priorities(csr, resources_from_dict({"priorities": priority}), None)
 
 
 def build_hardening_problem(

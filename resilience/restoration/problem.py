@@ -54,10 +54,10 @@ from resilience.analysis.causes import power_gone_mask
 from resilience.analysis.forecast import battery_hours_left
 from resilience.analysis.traversal import bfs_into, widest_out_times
 from resilience.restoration.resources import Resources
-from resilience.scenarios._geo import EARTH_RADIUS_KM, haversine_km
+from resilience.scenarios.geo import EARTH_RADIUS_KM, haversine_km
 from resilience.topology.compiled import CSRGraph, to_csr
 
-__all__ = ["RestorationProblem", "build_problem", "CANDIDATE_TYPES", "access_labels"]
+__all__ = ["RestorationProblem", "build_problem", "CANDIDATE_TYPES", "access_labels", "site_priorities"]
 
 #: Candidate types: 0 repair a link, 1 repair a node, 2 generator, 3 portable base station,
 #: 4 satellite backhaul kit.
@@ -557,7 +557,7 @@ def _latitudes(c_lat):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _travel_kernel(lat, lon, cand, c_rad, c_cos, c_lon, detour, speed):  # pragma: no cover
-    # haversine_km (resilience.scenarios._geo) x detour / speed, 0 where a position is unknown
+    # haversine_km (resilience.scenarios.geo) x detour / speed, 0 where a position is unknown
     out = np.zeros(cand.shape[0], np.float64)
     if math.isnan(lat) or math.isnan(lon):
         return out
@@ -817,7 +817,32 @@ def _nearest(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> int:
         width *= 4
 
 
-def _priorities(csr: CSRGraph, resources: Resources, priority: dict[str, float] | None) -> np.ndarray:
+def site_priorities(csr: CSRGraph, resources: Resources, priority: dict[str, float] | None) -> np.ndarray:
+    """The incident commander's weight of every node: 1, or its municipality's or its own.
+
+    Parameters
+    ----------
+    csr : CSRGraph
+        The compiled graph.
+    resources : Resources
+        Its ``priorities`` (``municipalities`` and ``nodes`` maps) are read.
+    priority : dict, optional
+        Per-node weights that override the resources' (the inventory's ``priority`` column).
+
+    Returns
+    -------
+    numpy.ndarray
+        One weight per node (subscriber-hours are multiplied by it).
+
+    Example
+    -------
+    >>> import networkx as nx
+    >>> from resilience.restoration.resources import resources_from_dict
+    >>> from resilience.topology.compiled import to_csr
+    >>> G = nx.MultiGraph([("C", "A", "L1")]); G.nodes["C"]["kind"] = "core"
+    >>> site_priorities(to_csr(G), resources_from_dict({}), {"A": 3.0}).tolist()
+    [1.0, 3.0]
+    """
     p = np.ones(csr.n)
     pr = resources.priorities
     munis = {**pr.get("municipalities", {})}
@@ -941,7 +966,7 @@ def build_problem(
     is_root = root_full[sub]
     roots = np.flatnonzero(is_root).astype(np.int64)
     w_full = csr.weight
-    prio = _priorities(csr, resources, priority)
+    prio = site_priorities(csr, resources, priority)
     w = w_full[sub].astype(float)
     wp = w * prio[sub]
     b_sub = broken[sub] & ~boundary[sub]

@@ -35,8 +35,8 @@ from numba import njit
 
 from resilience.analysis.blast import BlastArrays, blast_arrays
 from resilience.analysis.traversal import bfs_into
-from resilience.scenarios._geo import haversine_km, lat_lon, node_coords, number
 from resilience.scenarios.base import Damage, Scenario
+from resilience.scenarios.geo import haversine_km, lat_lon, node_coords, number
 from resilience.topology.compiled import CSRGraph
 
 __all__ = ["Earthquake", "Fragility", "MAX_RUNS"]

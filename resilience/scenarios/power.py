@@ -30,8 +30,8 @@ import numpy as np
 
 from resilience.analysis.forecast import battery_hours_left
 from resilience.analysis.traversal import widest_out_times
-from resilience.scenarios._geo import number
 from resilience.scenarios.base import Damage, Scenario
+from resilience.scenarios.geo import number
 from resilience.topology.compiled import CSRGraph, to_csr
 
 #: At most this many timeline rows (hourly up to it; evenly spaced beyond, ends included).

@@ -20,14 +20,14 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from resilience.scenarios._geo import (
+from resilience.scenarios.base import Damage, Scenario
+from resilience.scenarios.geo import (
     haversine_km,
     lat_lon,
     node_coords,
     number,
     points_in_geojson,
 )
-from resilience.scenarios.base import Damage, Scenario
 from resilience.topology.compiled import CSRGraph
 
 __all__ = ["RegionFailure"]

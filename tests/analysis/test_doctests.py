@@ -19,7 +19,7 @@ MODULES = [
     "resilience.analysis.snapshot",
     "resilience.analysis.srlg",
     "resilience.scenarios",
-    "resilience.scenarios._geo",
+    "resilience.scenarios.geo",
     "resilience.scenarios.base",
     "resilience.scenarios.explicit",
     "resilience.scenarios.region",
