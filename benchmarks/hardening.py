@@ -14,8 +14,8 @@ samples and one sweep each), so it is about the planner, not the machine.
                                              [--near-hops 0]
 
 Targets: Noto (200 samples) under 60 s; 1M sites (50 samples) under 15 min. Last figures
-(medians of 3, loaded 2-core machine): Noto 3.2 s, 100k sites 15.1 s, 1M sites 109.5 s; the
-table and the command lines are in docs/hardening.md.
+(medians of 3 on the shared 2-core machine, loaded / quieter): Noto 3.2 / 1.9 s, 100k sites
+15.1 / 11.1 s, 1M sites 109.5 / 55.3 s; the table and the command lines are in docs/hardening.md.
 """
 
 from __future__ import annotations
