@@ -257,7 +257,7 @@ def analyze_once(
     """
     import time
 
-    from resilience.store.marks import as_utc
+    from resilience.timestamps import as_utc
 
     ensure_schema(db_url)
     as_of = as_utc(as_of)

@@ -56,6 +56,7 @@ from resilience.exporter.model import (
 )
 from resilience.store.engine import display_url, store_error
 from resilience.store.reader import SnapshotReads, StoreReader, reader_engine, sqlite_file
+from resilience.timestamps import as_utc
 
 __all__ = ["SourceState", "CachedSource", "DatabaseSource", "view_of",
            "MAX_INGEST_RULES", "sqlite_file", "reader_engine", "one_line"]
@@ -84,9 +85,8 @@ def one_line(exc: BaseException) -> str:
 
 
 def _aware(ts: datetime | None) -> datetime:
-    if ts is None:
-        return datetime.fromtimestamp(0, UTC)
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    """The time in UTC; the epoch for a missing one (the metrics need a number)."""
+    return as_utc(ts) or datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from resilience.store import tables as t
-from resilience.store.marks import as_utc
+from resilience.timestamps import as_utc
 
 __all__ = ["operator_extract", "operators"]
 

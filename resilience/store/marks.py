@@ -19,28 +19,16 @@ Example
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from resilience.store import tables as t
 from resilience.store.repo import feed_marks, status_seq
+from resilience.timestamps import as_utc
 
-__all__ = ["as_utc", "change_mark", "snapshot_at", "snapshot_at_mark"]
-
-
-def as_utc(ts: datetime) -> datetime:
-    """A plain aware UTC ``datetime``: a naive time (a database without time zones) is taken as
-    UTC, pendulum instants become plain ``datetime`` (they lose their zone in arithmetic).
-
-    Example
-    -------
-    >>> as_utc(datetime(2024, 1, 1, 9)).isoformat()
-    '2024-01-01T09:00:00+00:00'
-    """
-    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond, tzinfo=UTC)
+__all__ = ["change_mark", "snapshot_at", "snapshot_at_mark"]
 
 
 def change_mark(conn: Connection) -> list[Any]:
@@ -95,6 +83,7 @@ def snapshot_at(conn: Connection, as_of: datetime, *, tolerance_s: float = 0.001
 
     Example
     -------
+    >>> from datetime import UTC
     >>> from resilience.store.engine import make_engine, migrate
     >>> eng = make_engine("sqlite://"); migrate(eng)
     >>> with eng.connect() as conn:

@@ -30,7 +30,7 @@ True
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -45,6 +45,7 @@ from resilience.store.tables import (
     snapshot_srlgs,
     snapshots,
 )
+from resilience.timestamps import as_utc
 from resilience.topology.snapshot import (
     AGGREGATE_COLUMNS,
     AGGREGATES,
@@ -151,12 +152,6 @@ def _prune(conn: Connection, keep: int) -> None:
     conn.execute(delete(snapshots).where(snapshots.c.id.in_(ids)))
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    if ts is not None and ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
-    return ts
-
-
 def _frame(conn: Connection, table: Any, sid: int, cols: list[str], order: Any = None) -> pd.DataFrame:
     q = select(*[table.c[c] for c in cols]).where(table.c.snapshot_id == sid)
     if order is not None:
@@ -195,8 +190,8 @@ def read_snapshot(engine: Engine, snapshot_id: int) -> Snapshot | None:
                       (AGGREGATES, aggregates)):
         frame.typed(df)  # the contract's column types, whatever the driver handed back
     return Snapshot(
-        as_of=_aware(row["as_of"]),
-        created_at=_aware(row["created_at"]),
+        as_of=as_utc(row["as_of"]),
+        created_at=as_utc(row["created_at"]),
         total_nodes=int(row["total_nodes"]),
         total_subscribers=int(row["total_subscribers"]),
         served_nodes=int(row["served_nodes"]),

@@ -32,6 +32,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from resilience.timestamps import as_utc
 from resilience.topology._adjacency import adjacency_structure
 from resilience.topology.model import split_srlg
 
@@ -69,16 +70,6 @@ def _utc_times(s: pd.Series) -> pd.Series:
         return s.dt.tz_convert("UTC")
     out = pd.to_datetime(s, utc=True, format="ISO8601") if s.dtype == object else pd.to_datetime(s)
     return out.dt.tz_localize("UTC") if out.dt.tz is None else out.dt.tz_convert("UTC")
-
-
-def _aware(ts: Any) -> datetime | None:
-    if ts is None or ts is pd.NaT:
-        return None
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts)
-    if hasattr(ts, "to_pydatetime"):
-        ts = ts.to_pydatetime()
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
 
 def build_graph(
@@ -237,12 +228,12 @@ def _newest(ns: pd.DataFrame, ls: pd.DataFrame, ps: pd.DataFrame) -> datetime | 
         for f in (ns, ls, ps)
         if len(f) and f["observed_at"].notna().any()
     ]
-    return _aware(max(newest)) if newest else None
+    return as_utc(max(newest)) if newest else None
 
 
 def _as_of(as_of: Any, newest: datetime | None) -> datetime:
     """``as_of`` if given, else the newest observation, else now."""
-    return _aware(as_of) or newest or datetime.now(UTC)
+    return as_utc(as_of) or newest or datetime.now(UTC)
 
 
 def _node_state(ids: pd.Series, ns: pd.DataFrame, as_of: datetime, stale_after: timedelta) -> dict[str, list]:
@@ -291,7 +282,7 @@ def _power_feeds(ps: pd.DataFrame) -> dict[str, dict[str, Any]]:
         col = ps[c]
         if col.isna().all():
             return [None] * len(ps)
-        return [None if t is pd.NaT else _aware(t) for t in _utc_times(col).tolist()]
+        return [None if t is pd.NaT else as_utc(t) for t in _utc_times(col).tolist()]
 
     state = ps["state"].astype(object).where(ps["state"].notna() & (ps["state"] != ""), "on")
     rows = zip(ps["power_feed"].astype(str).tolist(), state.astype(str).tolist(),

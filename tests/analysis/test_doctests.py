@@ -29,6 +29,7 @@ MODULES = [
     "resilience.scenarios.loader",
     "resilience.yamlfile",
     "resilience.files",
+    "resilience.timestamps",
     "resilience.store.snapshots",
     "resilience.topology.graph",
     "resilience.topology._adjacency",
