@@ -14,7 +14,7 @@ Example
 >>> read_yaml_file("/nonexistent.yaml", what="scenario")
 Traceback (most recent call last):
 ...
-ValueError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
+resilience.yamlfile.ConfigFileError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
 """
 
 from __future__ import annotations
@@ -22,16 +22,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_yaml_file", "MAX_CONFIG_BYTES"]
+__all__ = ["read_yaml_file", "ConfigFileError", "MAX_CONFIG_BYTES"]
 
 #: Largest configuration file read (16 MiB): anything bigger is not a configuration file.
 MAX_CONFIG_BYTES = 16 * 2**20
 
 
+class ConfigFileError(ValueError):
+    """A configuration file that cannot be used: ``str()`` is ``path[:line]: reason``.
+
+    Callers that report with :class:`resilience.errors.BadInput` take ``path``, ``line`` and
+    ``reason`` from it.
+    """
+
+    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
+        self.path, self.reason, self.line = str(path), reason, line
+        super().__init__(f"{path}{f':{line}' if line else ''}: {reason}")
+
+
 def read_yaml_file(path: str | Path, *, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> Any:
     """The parsed content of a YAML file (any YAML value; callers check its shape).
 
-    Raises ``ValueError`` naming the file (and the line of a YAML error) when it cannot be read,
+    Raises :class:`ConfigFileError` (a ``ValueError``) naming the file (and the line of a YAML error) when it cannot be read,
     is larger than ``max_bytes``, is not UTF-8 text or is not YAML; the message never quotes the
     file's content. ``what`` names the kind of file in the messages ("scenario", "resources").
     """
@@ -42,17 +54,17 @@ def read_yaml_file(path: str | Path, *, what: str, max_bytes: int = MAX_CONFIG_B
         with p.open("rb") as f:
             raw = f.read(max_bytes + 1)
     except OSError as e:
-        raise ValueError(f"{p}: cannot read the {what} file ({e.strerror or type(e).__name__})") from None
+        raise ConfigFileError(p, f"cannot read the {what} file ({e.strerror or type(e).__name__})") from None
     if len(raw) > max_bytes:
-        raise ValueError(f"{p}: larger than {max_bytes // 2**20} MB: not a {what} file")
+        raise ConfigFileError(p, f"larger than {max_bytes // 2**20} MB: not a {what} file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{p}: not UTF-8 text: not a {what} file") from None
+        raise ConfigFileError(p, f"not UTF-8 text: not a {what} file") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise ValueError(f"{p}{where}: not a YAML {what} file ({problem})") from None
+        problem = getattr(e, "problem", None) or "syntax error"
+        raise ConfigFileError(p, f"not valid YAML ({problem}): not a {what} file",
+                              line=mark.line + 1 if mark is not None else None) from None

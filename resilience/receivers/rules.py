@@ -257,17 +257,11 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     Raises :class:`~resilience.errors.BadInput` naming the file when it cannot be read or
     parsed, or listing every bad rule.
     """
-    import yaml
+    from resilience.yamlfile import ConfigFileError, read_yaml_file
 
     p = Path(path) if path else default_rules_path()
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(str(p), f"rules file cannot be read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(str(p), f"not valid YAML ({getattr(exc, 'problem', None) or 'syntax error'})",
-                       line=mark.line + 1 if mark else None) from None
+        data = read_yaml_file(p, what="rules")
+    except ConfigFileError as exc:
+        raise BadInput(exc.path, exc.reason, line=exc.line) from None
     return parse_rules(data, str(p), base=p.parent.parent if p.parent.name == "config" else p.parent)

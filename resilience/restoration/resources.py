@@ -370,7 +370,7 @@ def load_resources(path: str | Path) -> Resources:
     >>> load_resources("/nonexistent.yaml")
     Traceback (most recent call last):
     ...
-    ValueError: /nonexistent.yaml: cannot read the resources file (No such file or directory)
+    resilience.yamlfile.ConfigFileError: /nonexistent.yaml: cannot read the resources file (No such file or directory)
     """
     p = Path(path)
     data = read_yaml_file(p, what="resources", max_bytes=MAX_RESOURCES_BYTES)

@@ -76,7 +76,7 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     >>> read_scenario_file("/nonexistent.yaml")
     Traceback (most recent call last):
     ...
-    ValueError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
+    resilience.yamlfile.ConfigFileError: /nonexistent.yaml: cannot read the scenario file (No such file or directory)
     """
     p = Path(path)
     data = read_yaml_file(p, what="scenario", max_bytes=MAX_SCENARIO_BYTES)
