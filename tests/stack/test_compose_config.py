@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import json
 import os
@@ -40,30 +39,21 @@ def _check_secrets():
     return mod
 
 
+def _generate_env():
+    spec = importlib.util.spec_from_file_location("generate_env", ROOT / "scripts" / "generate_env.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def generated() -> dict[str, str]:
-    return {
-        "AIRFLOW_UID": "50000",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
-        "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(32),
-        "RESILIENCE_DB_PASSWORD": secrets.token_urlsafe(32),
-        "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(64),
-        "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(24),
-        "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
-        "RESILIENCE_RECEIVER_TOKEN": secrets.token_urlsafe(32),
-        "RESILIENCE_SNMP_COMMUNITIES": secrets.token_urlsafe(24),
-        "RESILIENCE_ALERT_WEBHOOK_URL": "http://alert-receiver:9099/alerts",
-    }
+    """The secrets of scripts/generate_env.py (the one generator), for a uid other than root's."""
+    return {"AIRFLOW_UID": "50000", **_generate_env().generated_secrets()}
 
 
 def env_file(tmp_path, values: dict[str, str]):
-    text = (ROOT / ".env.example").read_text()
-    for k, v in values.items():
-        text, n = re.subn(rf"(?m)^{k}=.*$", f"{k}={v}", text)
-        assert n == 1, f"{k} is not in .env.example"
     path = tmp_path / ".env"
-    path.write_text(text)
+    path.write_text(_generate_env().env_text(values))
     return path
 
 
