@@ -1,6 +1,6 @@
 """Blast radius of every node and link, single points of failure, single homing.
 
-Definitions (DESIGN.md): a node is *served* when it has a path to some root (default: the
+Definitions (docs/definitions.md): a node is *served* when it has a path to some root (default: the
 ``core`` nodes) over elements that carry traffic (node state is not ``down``, link state is not
 ``down``). The blast radius of an element is the set of served nodes that would not be served if
 it alone failed (a node's own radius includes itself).

@@ -1,6 +1,6 @@
 """Why each out node is out, and which outages are root causes (dependency-aware suppression).
 
-A node is *out* when it is ``down`` or not served. Its cause (DESIGN.md):
+A node is *out* when it is ``down`` or not served. Its cause (docs/definitions.md):
 
 - ``power``           its own power is gone: ``power == 'none'``, or on ``battery`` with
   ``battery_remaining_min <= 0``;

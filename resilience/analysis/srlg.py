@@ -1,6 +1,6 @@
 """Blast radius of every shared-risk group (all its links fail together) and its hidden part.
 
-Definitions (DESIGN.md): a shared-risk group's blast radius is the set of nodes served now and
+Definitions (docs/definitions.md): a shared-risk group's blast radius is the set of nodes served now and
 not served once every link of the group has failed. Its *hidden part* is the nodes in it that no
 single element between them and the core cuts off (not single-homed; the roots do not count),
 and the group is a *hidden single point of failure* when that part is not empty: a duct carrying

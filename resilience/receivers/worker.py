@@ -3,7 +3,7 @@
 Each round takes the closed spool segments (oldest first), maps their events with the rules
 (:class:`AlarmState` keeps the active alarms of every element, so that an on-battery alarm and a
 site-down alarm of one node make one status row ``state=down, power=battery``), writes the rows
-as JSON Lines feed files (``node_status`` / ``link_status`` shapes of DESIGN.md) and:
+as JSON Lines feed files (``node_status`` / ``link_status`` shapes of docs/data-contracts.md) and:
 
 - ``ingest="direct"`` (default): ingests them with :func:`resilience.api.ingest` (validation,
   quarantine with the reason, archive by sha256, transitions-only history) within seconds, with

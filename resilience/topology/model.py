@@ -1,4 +1,4 @@
-"""The domain vocabulary shared by feeds, store, graph and analysis (DESIGN.md, data contracts).
+"""The domain vocabulary shared by feeds, store, graph and analysis (docs/data-contracts.md).
 
 Example
 -------

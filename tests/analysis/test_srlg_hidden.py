@@ -1,6 +1,6 @@
 """The hidden part of every shared-risk group, against brute force (remove, recount).
 
-Definition (DESIGN.md "Definitions"): a group's hidden part is the set of nodes of its blast
+Definition (docs/definitions.md): a group's hidden part is the set of nodes of its blast
 radius that no single element between them and the core cuts off (the node itself and the roots
 do not count), i.e. the nodes it cuts that are not single-homed. A group is a hidden single point
 of failure when its hidden part is not empty.

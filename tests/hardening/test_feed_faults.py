@@ -191,7 +191,7 @@ def _deliveries(draw) -> list[list[tuple[int, str, str]]]:
 
 
 def _expected_history(deliveries: list[list[tuple[int, str, str]]]) -> list[tuple[str, int, str]]:
-    """The history the store must hold, by the rules of DESIGN.md "Storage", replayed file by file:
+    """The history the store must hold, by the storage rules (docs/recovery.md, DESIGN.md "Storage"), replayed file by file:
     within a file, a node's rows in time order; the first goes to history when it differs from the
     stored current state (or there is none), each later one when it differs from the row before
     it; the newest row becomes the current state unless the stored one is newer."""
