@@ -50,7 +50,7 @@ PARAMS = {
     tags=["resilience", "hardening", "planning"],
     doc_md=__doc__,
     params=PARAMS,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "owner": "planning"},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "owner": "planning"},
 )
 def resilience_harden():
     @task

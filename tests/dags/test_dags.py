@@ -16,7 +16,7 @@ from tests.conftest import CONTRACT_LINKS, CONTRACT_NODES
 from tests.dags.conftest import ROOT
 
 DAG_IDS = {"resilience_ingest", "resilience_analyze", "resilience_report", "resilience_whatif",
-           "resilience_restore"}
+           "resilience_restore", "resilience_harden"}
 
 _RUNS = iter(range(10_000))
 
@@ -47,7 +47,7 @@ def test_ruff_air3_is_clean_on_dags():
 @pytest.mark.xdist_group("airflow")
 def test_dagbag_loads_every_dag_without_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_IDS <= set(dagbag.dags)
+    assert DAG_IDS == set(dagbag.dags)
 
 
 @pytest.mark.airflow
