@@ -65,8 +65,61 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration's revision id, read from the migration files' text.
+
+    The one revision no other migration names as its ``down_revision``; reading the text keeps
+    Alembic (0.2 s to import) out of commands whose schema is already current.
+
+    Example
+    -------
+    >>> head_revision() >= "0005"
+    True
+    """
+    import re
+
+    revs, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"(?m)^revision\s*=\s*['\"]([^'\"]+)['\"]", text)
+        down = re.search(r"(?m)^down_revision\s*=\s*['\"]([^'\"]+)['\"]", text)
+        if rev:
+            revs.add(rev.group(1))
+        if down:
+            downs.add(down.group(1))
+    heads = revs - downs
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database's Alembic version is :func:`head_revision` (one small query).
+
+    Example
+    -------
+    >>> eng = make_engine("sqlite://")
+    >>> schema_is_current(eng), migrate(eng), schema_is_current(eng)
+    (False, None, True)
+    """
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except sa_exc.DBAPIError:  # no version table yet (a new database)
+        return False
+    return found == [head_revision()]
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with the project's Alembic migrations."""
+    """Bring the schema to ``revision`` with the project's Alembic migrations.
+
+    A schema already at the head is left alone without loading Alembic.
+    """
+    if revision == "head" and schema_is_current(engine):
+        return
     from alembic import command
     from alembic.config import Config
 
