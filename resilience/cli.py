@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Resilience monitoring for base stations, backhaul and cable-TV networks.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstring paragraphs are re-flowed to the terminal
     pretty_exceptions_enable=False,
 )
 sample_app = typer.Typer(help="Generate sample networks and feeds.", no_args_is_help=True)
@@ -292,12 +293,11 @@ def whatif(
 ) -> None:
     """What if these elements failed? Baseline, scenario, what is lost and the new SPOFs.
 
-    The options are mapped to one what-if request (:class:`resilience.api.WhatIfRequest`: the
-    same fields, bounds and messages as the what-if DAG's form and API) and every one is checked
-    before the network is read: ``--region`` latitude within -90..90, longitude within
-    -180..180, radius more than 0 and at most 2000 km; ``--hours`` from 0 to 720; a
-    ``--scenario`` file that is not a YAML scenario is named, never printed.
+    Checked before the network is read, with the same bounds and messages as the what-if DAG's
+    form and API: --region latitude -90..90, longitude -180..180, radius above 0 and at most
+    2000 km; --hours 0 to 720.
     """
+    # The options are mapped to one resilience.api.WhatIfRequest (its fields, bounds, messages).
     from resilience import api
 
     try:
