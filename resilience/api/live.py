@@ -1,12 +1,12 @@
 """A network model kept in memory between analyses, for the seconds-level path.
 
-The Airflow pipeline analyses in short-lived tasks: each loads the whole state and builds the
-model. A long-running process (``resilience watch``) instead keeps the model and its compiled
-view (:class:`resilience.analysis.CSRGraph`). When only status feeds arrived it reads just the
-current-state rows changed since its last read (the store's change sequence,
-:func:`resilience.store.repo.load_state_changes`), writes them into the graph
-(:func:`resilience.topology.graph.update_state` with ``changes_only``) and re-reads those
-elements into the view; when the inventory changed it rebuilds. The analysis and the snapshot
+The Airflow pipeline analyses in short-lived tasks: each loads the whole state and compiles the
+model. A long-running process (``resilience watch``) instead keeps the compiled model
+(:func:`resilience.api.load_model`: columns and CSR arrays, no networkx object). When only
+status feeds arrived it reads just the current-state rows changed since its last read (the
+store's change sequence, :func:`resilience.store.repo.load_state_changes`) and writes them into
+the model's arrays (:func:`resilience.topology.state_update.apply_state_changes`); when the
+inventory changed it compiles the model again. The analysis and the snapshot
 it stores are the same as :func:`resilience.api.analyze`'s: both go through
 :func:`resilience.api.snapshots.store_snapshot` (tested).
 
@@ -27,12 +27,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from resilience.api.snapshots import change_mark, covering_snapshot, store_snapshot, watch_heartbeat
-from resilience.api.state import engine, ensure_schema, load_graph, resolve_db_url
+from resilience.api.state import engine, ensure_schema, load_model, resolve_db_url
 from resilience.settings import load_settings
 
 if TYPE_CHECKING:  # numba and networkx stay out of the CLI's start-up
-    import networkx as nx
-
     from resilience.topology.compiled import CSRGraph
 
 __all__ = ["LiveModel"]
@@ -49,38 +47,36 @@ class LiveModel:
 
     def __init__(self, db_url: str | None = None) -> None:
         self.db_url = resolve_db_url(db_url)
-        self.G: nx.MultiGraph | None = None
-        self.csr: CSRGraph | None = None
+        self.model: CSRGraph | None = None  # the compiled model, updated in place
         self._inventory: tuple | None = None
         self._seq = 0
         self.reused = False  # the last analyze() found the pipeline's snapshot of this change
 
     def refresh(self) -> str:
         """Bring the model up to date: ``'rebuilt'``, ``'updated'`` or ``'unchanged'``."""
-        from resilience.analysis import to_csr
         from resilience.store.repo import feed_marks, load_state_changes, status_seq
-        from resilience.topology.graph import update_state
+        from resilience.topology.state_update import apply_state_changes
 
         ensure_schema(self.db_url)
         watch_heartbeat(self.db_url)  # the pipeline defers to a live watch (one snapshot per change)
         stale = timedelta(minutes=load_settings().stale_after_minutes)
         with engine(self.db_url).connect() as conn:
             inventory = feed_marks(conn)[0]
-            if self.G is None or inventory != self._inventory:
+            if self.model is None or inventory != self._inventory:
                 # the sequence first: a change committed while the state loads is either in it
                 # or read again next time (applying a row twice changes nothing)
                 seq = status_seq(conn)
                 conn.rollback()
-                self.G = load_graph(db_url=self.db_url)
-                self.csr, self._inventory, self._seq = to_csr(self.G), inventory, seq
+                self.model = None  # the old model goes before the new one is compiled
+                self.model = load_model(db_url=self.db_url)
+                self._inventory, self._seq = inventory, seq
                 return "rebuilt"
             seq, changes = load_state_changes(conn, self._seq)
         if not any(len(f) for f in changes.values()):
             self._seq = seq
             return "unchanged"
-        update = update_state(self.G, changes["node_status"], changes["link_status"],
-                              changes["power_status"], stale_after=stale, changes_only=True)
-        self.csr.reread(nodes=update.nodes, links=update.links)
+        apply_state_changes(self.model, changes["node_status"], changes["link_status"],
+                            changes["power_status"], stale_after=stale)
         self._seq = seq
         return "updated"
 
@@ -100,4 +96,4 @@ class LiveModel:
         self.reused = found is not None
         if found is not None:
             return found
-        return store_snapshot(self.G, mark, db_url=self.db_url, top_n=top_n, csr=self.csr).id
+        return store_snapshot(self.model, mark, db_url=self.db_url, top_n=top_n).id

@@ -21,11 +21,11 @@ def test_live_model_updates_in_place_and_matches_a_full_analysis(db_url, contrac
     api.ingest(contract_files, db_url=db_url)
     live = LiveModel(db_url)
     first = live.analyze()
-    G = live.G
+    model = live.model
     s1 = tmp_path / "s1.csv"
     s1.write_text(STATUS + "2024-01-01T16:10:00+09:00,A1,down,none,0\n2024-01-01T16:10:00+09:00,B2,up,battery,90\n")
     api.ingest([s1], db_url=db_url)
-    assert live.refresh() == "updated" and live.G is G  # the same graph, updated in place
+    assert live.refresh() == "updated" and live.model is model  # the same model, updated in place
     sid = live.analyze()
     assert sid != first
     full = api.analyze(db_url=db_url)
@@ -36,7 +36,74 @@ def test_live_model_updates_in_place_and_matches_a_full_analysis(db_url, contrac
     links = tmp_path / "links2.csv"
     links.write_text("link_id,a,b,medium,capacity_mbps,srlg\nL6,C1,B1,fiber,100,\n")
     api.ingest([links], db_url=db_url)
-    assert live.refresh() == "rebuilt" and live.G is not G
+    assert live.refresh() == "rebuilt" and live.model is not model
+
+
+def _same_state(model, want) -> None:
+    """Two compiled models hold the same state, array for array."""
+    import numpy as np
+
+    np.testing.assert_array_equal(model.node_up, want.node_up)
+    np.testing.assert_array_equal(model.link_up, want.link_up)
+    for key in ("state", "power"):
+        np.testing.assert_array_equal(model.attrs.label(key), want.attrs.label(key), err_msg=key)
+        assert model.read_node(key).tolist() == want.read_node(key).tolist(), key
+    np.testing.assert_array_equal(model.attrs.numbers["battery_remaining_min"],
+                                  want.attrs.numbers["battery_remaining_min"])
+    np.testing.assert_array_equal(model.attrs.observed_us, want.attrs.observed_us)
+    np.testing.assert_array_equal(model.attrs.fresh, want.attrs.fresh)
+    for key in ("battery_remaining_min", "observed_at", "fresh", "kind", "name"):
+        assert model.read_node(key).tolist() == want.read_node(key).tolist(), key
+
+
+def test_live_model_keeps_no_networkx_graph_and_matches_analyze_step_by_step(db_url, contract_files, tmp_path):
+    """The watch's model is the compiled model (no networkx object), and after each status
+    change (node down then up, battery, a power feed off with a restore time then on, a link
+    down then up, statuses going stale) its stored snapshot equals api.analyze's."""
+    import pandas as pd
+
+    from resilience.topology.compiled import CSRGraph
+
+    api.ingest(contract_files, db_url=db_url)
+    live = LiveModel(db_url)
+    live.analyze()
+    model = live.model
+    assert isinstance(model, CSRGraph) and not hasattr(live, "G")
+    power = "observed_at,power_feed,state,expected_restore_at\n"
+    links = "observed_at,link_id,state\n"
+    steps = [
+        {"s.csv": STATUS + "2024-01-01T16:00:00+09:00,A1,down,none,0\n"
+                           "2024-01-01T16:00:00+09:00,B1,up,grid,\n2024-01-01T16:00:00+09:00,B3,up,grid,\n"},
+        {"s.csv": STATUS + "2024-01-01T16:05:00+09:00,B2,up,battery,90\n",
+         "p.csv": power + "2024-01-01T16:05:00+09:00,F1,off,2024-01-01T20:00:00+09:00\n"},
+        {"l.csv": links + "2024-01-01T16:10:00+09:00,L4,down\n"},
+        {"s.csv": STATUS + "2024-01-01T16:12:00+09:00,A1,up,battery,30\n"
+                           "2024-01-01T16:12:00+09:00,B2,up,battery,0\n"},
+        {"p.csv": power + "2024-01-01T16:20:00+09:00,F1,on,\n"
+                          "2024-01-01T16:20:00+09:00,F2,off,2024-01-02T09:00:00+09:00\n",
+         "l.csv": links + "2024-01-01T16:20:00+09:00,L4,up\n2024-01-01T16:20:00+09:00,L5,down\n"},
+        # 16:50: B1 and B3 (16:00) are stale; B2 down on its battery
+        {"s.csv": STATUS + "2024-01-01T16:50:00+09:00,B2,down,none,0\n"},
+        {"s.csv": STATUS + "2024-01-01T15:00:00+09:00,A1,down,none,0\n"},  # older: ignored
+    ]
+    causes = set()
+    for i, files in enumerate(steps):
+        paths = []
+        for name, text in files.items():
+            (p := tmp_path / f"{i}_{name}").write_text(text)
+            paths.append(p)
+        api.ingest(paths, db_url=db_url)
+        assert live.refresh() in ("updated", "unchanged") and live.model is model
+        eng = api.engine(db_url)
+        got = read_snapshot(eng, live.analyze())
+        want = read_snapshot(eng, api.analyze(db_url=db_url))
+        _frames_equal(got, want)
+        fresh = api.load_model(db_url=db_url)
+        assert model.graph == fresh.graph  # as_of, newest_observed, power_feeds (restore times)
+        _same_state(model, fresh)
+        causes |= set(want.nodes_out["cause"])
+    assert pd.Timestamp(got.as_of) == pd.Timestamp("2024-01-01T16:50:00+09:00")
+    assert {"unknown", "power"} <= causes  # staleness and power were exercised
 
 
 def _frames_equal(a, b) -> None:
@@ -70,7 +137,7 @@ def test_live_model_tracks_rounds_of_changes_like_a_full_analysis(db_url, tmp_pa
     api.ingest([paths[k] for k in ("nodes", "links", "power", "status", "link_status")], db_url=db_url)
     live = LiveModel(db_url)
     assert live.refresh() == "rebuilt"
-    G, rng = live.G, np.random.default_rng(5)
+    model, rng = live.model, np.random.default_rng(5)
     for i, minutes in enumerate((5, 20, 45, 50)):  # 45 and 50: the first statuses are stale
         at = net.observed_at + timedelta(minutes=minutes)
         d = tmp_path / f"round{i}"
@@ -85,7 +152,7 @@ def test_live_model_tracks_rounds_of_changes_like_a_full_analysis(db_url, tmp_pa
             df.to_csv(d / f"{name}_status.csv", index=False)
             files.append(d / f"{name}_status.csv")
         api.ingest(files, db_url=db_url)
-        assert live.refresh() == "updated" and live.G is G
+        assert live.refresh() == "updated" and live.model is model
         got = read_snapshot(api.engine(db_url), live.analyze())
         want = read_snapshot(api.engine(db_url), api.analyze(db_url=db_url))
         _frames_equal(got, want)
