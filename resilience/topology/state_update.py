@@ -119,7 +119,7 @@ def apply_state_changes(
     a.observed_us[where] = _times_us(new["observed_at"])
     fresh = a.fresh
     fresh[where] = np.asarray(new["fresh"], dtype=bool)
-    model.node_up[where] = a.label("state")[where] != "down"
+    model.node_up[where] = _labels_at(a, "state", where) != "down"
     changed = _differ(old, _node_values(a, where))
     nodes_changed = where[changed]
     if as_of != before:  # time moved on: every other node's freshness follows it
@@ -145,8 +145,13 @@ def apply_state_changes(
 
 
 def _node_values(a: NodeAttributes, idx: np.ndarray) -> list[np.ndarray]:
-    return [a.label("state")[idx], a.label("power")[idx], a.numbers["battery_remaining_min"][idx].copy(),
-            a.observed_us[idx].copy(), a.fresh[idx].copy()]
+    return [_labels_at(a, "state", idx), _labels_at(a, "power", idx),
+            a.numbers["battery_remaining_min"][idx], a.observed_us[idx], a.fresh[idx]]
+
+
+def _labels_at(a: NodeAttributes, key: str, idx: np.ndarray) -> np.ndarray:
+    """Label ``key`` of the nodes ``idx`` (a copy; not the whole column)."""
+    return a.categories[key][a.codes[key][idx]]
 
 
 def _differ(old: list[np.ndarray], new: list[np.ndarray]) -> np.ndarray:
