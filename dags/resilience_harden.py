@@ -75,7 +75,7 @@ def resilience_harden():
                              holdout=p.get("holdout") or None, out_dir=s.path(s.hardening_dir))
         except BadInput as exc:
             raise AirflowFailException(str(exc)) from None
-        page = write_text_atomic(Path(out["path"]).with_suffix(".html"), render_hardening(out))
+        page = write_text_atomic(Path(out["path"]).with_suffix(".html"), render_hardening(out, tz=api.display_timezone()))
         return {"path": out["path"], "page": str(page), "budget": out["budget"],
                 "expected_subscriber_hours_lost": out["expected_subscriber_hours_lost"],
                 "baseline_loss": out["baseline_loss"], "measures": len(out["plan"])}

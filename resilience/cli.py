@@ -493,7 +493,7 @@ def harden(
     if fmt is HardenFormat.html:
         from resilience.reports.hardening import render_hardening
 
-        sys.stdout.write(render_hardening(out))
+        sys.stdout.write(render_hardening(out, tz=api.display_timezone()))
         return
     cols = ("measure", "site", "name", "municipality", "target", "cost", "expected_subscriber_hours_saved")
     _print_rows([{c: p[c] for c in cols} for p in out["plan"][:50]], Format.table,

@@ -27,17 +27,19 @@ True
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from resilience.reports import charts
 from resilience.reports.escape import html_text
 
-__all__ = ["render_hardening", "frontier_chart", "MEASURE_COLORS"]
+__all__ = ["render_hardening", "frontier_chart", "measure_label", "MEASURE_COLORS"]
 
 #: Map colours by measure type (Okabe-Ito).
 MEASURE_COLORS: dict[str, str] = {
@@ -110,8 +112,30 @@ def frontier_chart(
     return Markup("".join(out))
 
 
+#: What a measure of each type is called on the page (the catalogue's ids are for files).
+MEASURE_WORDS = {"generator": "permanent generator", "satellite": "satellite backup kit",
+                 "second_route": "second backhaul route", "leave_group": "out of its shared-risk group"}
+
+
+def measure_label(item: Mapping[str, Any]) -> str:
+    """A plan item's measure in words: ``battery to 24 h``, ``permanent generator``, ...
+
+    Example
+    -------
+    >>> measure_label({"measure": "battery_72h", "type": "battery"})
+    'battery to 72 h'
+    >>> measure_label({"measure": "my_custom_fix", "type": "other"})
+    'my custom fix'
+    """
+    kind, mid = str(item.get("type") or ""), str(item.get("measure") or "")
+    if kind == "battery":
+        hours = re.search(r"(\d+(?:\.\d+)?)\s*h\b", mid.replace("_", " "))
+        return f"battery to {hours.group(1)} h" if hours else "battery upgrade"
+    return MEASURE_WORDS.get(kind) or mid.replace("_", " ")
+
+
 def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan",
-                     run_id: str = "", max_rows: int = 200) -> str:
+                     run_id: str = "", max_rows: int = 200, tz: str = "UTC") -> str:
     """The plan page.
 
     Parameters
@@ -122,6 +146,8 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
         Heading and the Airflow run shown in the header (if any).
     max_rows : int
         Measures listed one by one at most.
+    tz : str
+        Time zone the page's time is shown in (``settings.display_timezone``).
 
     Returns
     -------
@@ -135,9 +161,9 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
     >>> "Nothing to buy" in render_hardening(r)
     True
     """
-    from resilience.reports.report import _env
+    from resilience.reports.report import _env, _fmt_time
 
-    plan = list(result.get("plan") or [])
+    plan = [{**p, "label": measure_label(p)} for p in result.get("plan") or []]
     base = dict(result.get("baseline_loss") or {})
     loss = float(result.get("expected_subscriber_hours_lost") or 0.0)
     none = float(base.get("none", loss))
@@ -152,12 +178,12 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
         row["measures"] += 1
         row["cost"] += float(p["cost"])
         row["saved"] += float(p["expected_subscriber_hours_saved"])
-        row["kinds"][str(p["measure"])] += 1
+        row["kinds"][p["label"]] += 1
     places = sorted(({"municipality": k[0], "operator": k[1], "measures": v["measures"], "cost": v["cost"],
                       "saved": v["saved"],
                       "what": ", ".join(f"{n} {m}" for m, n in sorted(v["kinds"].items()))}
                      for k, v in by_place.items()), key=lambda r: (-r["saved"], r["municipality"]))
-    pts = [(float(p["lat"]), float(p["lon"]), str(p["type"]), f"{p.get('name') or p['site']}: {p['measure']}")
+    pts = [(float(p["lat"]), float(p["lon"]), str(p["type"]), f"{p.get('name') or p['site']}: {p['label']}")
            for p in plan if p.get("lat") is not None and p.get("lon") is not None]
     map_svg = charts.site_map(pts, title="Chosen sites", colors=MEASURE_COLORS) if pts else None
     counts: dict[str, int] = defaultdict(int)
@@ -175,7 +201,7 @@ def render_hardening(result: Mapping[str, Any], *, title: str = "Hardening plan"
     return _env().get_template("hardening.html.j2").render(
         title=title,
         run_id=run_id,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=_fmt_time(datetime.now(UTC), ZoneInfo(tz)),
         currency=cur,
         budget=float(result.get("budget") or 0),
         spent=float(result.get("spent") or sum(float(p["cost"]) for p in plan)),
