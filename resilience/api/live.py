@@ -69,6 +69,8 @@ class LiveModel:
                 conn.rollback()
                 self.model = None  # the old model goes before the new one is compiled
                 self.model = load_model(db_url=self.db_url)
+                self.model.node_index.get("")  # the id lookups every update uses, built now
+                self.model.link_index  # noqa: B018 - (a property building the link-id dict)
                 self._inventory, self._seq = inventory, seq
                 return "rebuilt"
             seq, changes = load_state_changes(conn, self._seq)
