@@ -64,7 +64,6 @@ from resilience.topology.graph import (
     _NODE_TEXT,
     _as_of,
     _frame,
-    _link_state,
     _newest,
     _power_feeds,
     _utc_times,
@@ -522,7 +521,7 @@ def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.n
 
     Notes
     -----
-    Two stable sorts: O(m log m), all in numpy.
+    Three stable sorts on one int64 key each: O(m log m), all in numpy.
 
     Examples
     --------
@@ -534,19 +533,23 @@ def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     rows = np.arange(m, dtype=np.int64)
     lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
     pair = lo * max(n, 1) + hi
-    _, inv = np.unique(pair, return_inverse=True)
-    first = np.full(int(inv.max()) + 1 if m else 0, m, np.int64)
-    np.minimum.at(first, inv, rows)
-    frow = first[inv]  # the row that first joined the pair
-    order = np.lexsort((rows, frow, lo))
+    by_pair = np.argsort(pair, kind="stable")  # each pair's rows together, ascending
+    sp = pair[by_pair]
+    start = np.ones(m, bool)
+    start[1:] = sp[1:] != sp[:-1]
+    frow = np.empty(m, np.int64)
+    frow[by_pair] = by_pair[start][np.cumsum(start) - 1]  # the row that first joined the pair
+    # stable sorts on one combined key: ties keep row order (as lexsort's last key would)
+    order = np.argsort(lo * max(m, 1) + frow, kind="stable")
     eid_of_row = np.empty(m, np.int64)
     eid_of_row[order] = rows
-    keep = ia != ib
-    src = np.concatenate([ia[keep], ib[keep]])
-    dst = np.concatenate([ib[keep], ia[keep]])
-    er = np.concatenate([rows[keep], rows[keep]])
-    fr = np.concatenate([frow[keep], frow[keep]])
-    adj = np.lexsort((er, fr, src))
+    keep = np.flatnonzero(ia != ib)
+    src = np.empty(2 * len(keep), np.int64)  # both ends of each link, rows ascending
+    src[0::2], src[1::2] = ia[keep], ib[keep]
+    dst = np.empty_like(src)
+    dst[0::2], dst[1::2] = ib[keep], ia[keep]
+    er = np.repeat(keep, 2)
+    adj = np.argsort(src * max(m, 1) + frow[er], kind="stable")
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     return order, indptr, dst[adj].astype(np.int64), eid_of_row[er[adj]]
@@ -576,6 +579,88 @@ def group_srlg_codes(srlg: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     flat = pc.utf8_trim_whitespace(pc.list_flatten(split)).to_numpy(zero_copy_only=False)
     keep = flat != ""
     return link[keep], np.asarray(flat[keep], dtype=object)
+
+
+def _text_codes(values: pd.Series, n: int, where: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes into sorted categories (``""`` = missing) of a text column laid over ``n`` nodes,
+    computed in Arrow: row ``i`` at node ``where[i]`` (``i`` when ``where`` is ``None``;
+    ``where`` holds distinct nodes),
+    ``""`` at the nodes no row covers. The same as ``pandas.factorize(..., sort=True)`` of the
+    object column; ``None`` when ``values`` is not Arrow-backed text (factorize objects then).
+
+    >>> codes, cats = _text_codes(pd.Series(["up", "down", None], dtype="str"), 4)
+    >>> codes.tolist(), cats.tolist()
+    ([2, 1, 0, 0], ['', 'down', 'up'])
+    >>> _text_codes(pd.Series(["x"], dtype=object), 1) is None
+    True
+    """
+    dt = values.dtype
+    if not (isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(pc.fill_null(arr, ""))
+    words = enc.dictionary.to_numpy(zero_copy_only=False)
+    order = np.argsort(words, kind="stable")
+    rank = np.empty(len(words), np.int64)
+    rank[order] = np.arange(len(words), dtype=np.int64)
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    cats = np.asarray(words[order], dtype=object)
+    covered = len(codes)  # the rows' nodes are distinct
+    if covered == n:
+        if where is None:
+            return codes, cats
+        out = np.empty(n, np.int64)
+        out[where] = codes
+        return out, cats
+    if not (len(cats) and cats[0] == ""):  # "" sorts first
+        cats = np.concatenate([np.array([""], dtype=object), cats])
+        codes = codes + 1
+    out = np.zeros(n, np.int64)
+    out[np.arange(len(codes)) if where is None else where] = codes
+    return out, cats
+
+
+def _status_codes(ids: np.ndarray, status_ids: np.ndarray) -> np.ndarray:
+    """Codes of ``ids`` followed by ``status_ids`` in one first-appearance numbering
+    (:func:`pandas.factorize`); status rows listed in ``ids``' order skip the hash lookups.
+
+    >>> _status_codes(np.array(["a", "b"], dtype=object), np.array(["b", "c"], dtype=object)).tolist()
+    [0, 1, 1, 2]
+    """
+    if len(status_ids) == len(ids) and np.array_equal(status_ids, ids):
+        codes = pd.factorize(ids)[0]
+        return np.concatenate([codes, codes])
+    return pd.factorize(np.concatenate([ids, status_ids]))[0]
+
+
+def _distinct_prefix(codes: np.ndarray, k: int) -> bool:
+    """The first ``k`` first-appearance codes are ``0..k-1``: those ``k`` values are distinct.
+
+    >>> _distinct_prefix(np.array([0, 1, 0, 2]), 2), _distinct_prefix(np.array([0, 0, 1]), 2)
+    (True, False)
+    """
+    return bool(np.array_equal(codes[:k], np.arange(k)))
+
+
+def _last_rows(codes: np.ndarray, limit: int) -> np.ndarray:
+    """Rows (ascending) whose code is in ``0..limit-1``, the last row of each code only
+    (``-1``, pandas' code for a missing id, is never a hit).
+
+    >>> _last_rows(np.array([2, 0, 5, 2, 1, -1]), 3).tolist()
+    [1, 3, 4]
+    """
+    hit = np.flatnonzero((codes >= 0) & (codes < limit))
+    if len(hit) < 2 or bool(np.all(np.diff(codes[hit]) > 0)):  # no code twice
+        return hit
+    rev = hit[::-1]
+    _, first = np.unique(codes[rev], return_index=True)
+    return np.sort(rev[first])
 
 
 def compile_network(
@@ -625,9 +710,26 @@ def compile_network(
     ld = _frame(links, ("link_id", "a", "b", "medium", "capacity_mbps", "srlg"))
     ids = nd["node_id"].astype(str).reset_index(drop=True)
     lids = ld["link_id"].astype(str).reset_index(drop=True)
-    a = ld["a"].astype(str).to_numpy(dtype=object)
-    b = ld["b"].astype(str).to_numpy(dtype=object)
-    if ids.duplicated().any() or lids.duplicated().any():
+    ns = _frame(node_status, ("node_id", "observed_at", "state", "power", "battery_remaining_min"))
+    ls = _frame(link_status, ("link_id", "observed_at", "state"))
+    ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
+    n_inv, m = len(ids), len(lids)
+    ids_o = ids.to_numpy(dtype=object)
+    lids_o = lids.to_numpy(dtype=object)
+
+    # nodes: the inventory's, then endpoints named only by a link, in the order networkx adds
+    # them (bare: no attributes). One hash pass over the ids, the interleaved endpoints and the
+    # status rows' ids: codes are in first-appearance order, so the inventory ids are distinct
+    # exactly when their codes are 0..n_inv-1, and a status row names an inventory node exactly
+    # when its code is below n_inv (that code is the node's index).
+    ends = np.empty(2 * m, dtype=object)
+    ends[0::2] = ld["a"].astype(str).to_numpy(dtype=object)
+    ends[1::2] = ld["b"].astype(str).to_numpy(dtype=object)
+    ns_o = ns["node_id"].astype(str).to_numpy(dtype=object)
+    same = len(ns_o) == n_inv and np.array_equal(ns_o, ids_o)  # rows in inventory order: no hash
+    codes, uniq = pd.factorize(np.concatenate([ids_o, ends] if same else [ids_o, ends, ns_o]))
+    lcodes = _status_codes(lids_o, ls["link_id"].astype(str).to_numpy(dtype=object))
+    if not (_distinct_prefix(codes, n_inv) and _distinct_prefix(lcodes, m)):
         from resilience.topology.graph import build_graph
 
         G = build_graph(nodes, links, node_status, link_status, power_status, as_of=as_of,
@@ -635,30 +737,18 @@ def compile_network(
         csr = to_csr(G, weight=weight)
         csr.graph = dict(G.graph)
         return csr
-    ns = _frame(node_status, ("node_id", "observed_at", "state", "power", "battery_remaining_min"))
-    ls = _frame(link_status, ("link_id", "observed_at", "state"))
-    ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
     newest = _newest(ns, ls, ps)
     as_of = _as_of(as_of, newest)
+    n = int(codes[:n_inv + 2 * m].max()) + 1 if n_inv + 2 * m else 0  # status-only ids after
+    node_ids = np.asarray(uniq[:n], dtype=object)
+    ia = codes[n_inv:n_inv + 2 * m:2].astype(np.int64)
+    ib = codes[n_inv + 1:n_inv + 2 * m:2].astype(np.int64)
 
-    # nodes: the inventory's, then endpoints named only by a link, in the order networkx adds
-    # them (bare: no attributes); one hash pass over the ids and the interleaved endpoints
-    n_inv, m = len(ids), len(lids)
-    ends = np.empty(2 * m, dtype=object)
-    ends[0::2], ends[1::2] = a, b
-    codes, uniq = pd.factorize(np.concatenate([ids.to_numpy(dtype=object), ends]))
-    node_ids = np.asarray(uniq, dtype=object)
-    n = len(node_ids)
-    ia = codes[n_inv::2].astype(np.int64)
-    ib = codes[n_inv + 1::2].astype(np.int64)
-
-    # node state from the status rows, in node order (no per-row Python)
-    ns = ns.assign(node_id=ns["node_id"].astype(str)).drop_duplicates("node_id", keep="last")
-    pos = codes[:n_inv]  # == arange: the inventory ids are distinct
-    at = pd.Index(ids).get_indexer(ns["node_id"]) if len(ns) else np.zeros(0, np.int64)
-    hit = at >= 0
-    rows = ns[hit]
-    where = pos[at[hit]]
+    # node state from the status rows, in node order (no per-row Python); a node's last row wins
+    ns_codes = np.arange(n_inv) if same else codes[n_inv + 2 * m:]
+    keep = _last_rows(ns_codes, n_inv)
+    rows = ns.iloc[keep]
+    where = ns_codes[keep]
     obs_us = np.full(n, np.iinfo(np.int64).min, np.int64)
     if len(rows) and rows["observed_at"].notna().any():
         t = _utc_times(rows["observed_at"].reset_index(drop=True))
@@ -668,11 +758,15 @@ def compile_network(
     has_state = np.zeros(n, bool)
     has_state[where] = True
 
+    def inv_col(values: Any, inv_fill: Any) -> pd.Series:
+        """The inventory's values, ``inv_fill`` where missing or empty."""
+        v = pd.Series(values).reset_index(drop=True)
+        text = v if isinstance(v.dtype, pd.StringDtype) else v.astype(object)  # compared natively
+        return v.where(v.notna() & (text != ""), inv_fill)
+
     def node_col(values: Any, fill: Any, inv_fill: Any = None) -> pd.Series:
         """A column over every node: inventory values, ``fill`` for the bare nodes."""
-        v = pd.Series(values).reset_index(drop=True)
-        if inv_fill is not None:
-            v = v.where(v.notna() & (v.astype(object) != ""), inv_fill)
+        v = inv_col(values, inv_fill) if inv_fill is not None else pd.Series(values).reset_index(drop=True)
         if n == n_inv:
             return v
         return pd.concat([v, pd.Series([fill] * (n - n_inv), dtype=object)], ignore_index=True)
@@ -683,9 +777,9 @@ def compile_network(
             out.iloc[where] = rows[c].to_numpy(dtype=object)
         return out
 
+    inv_text = {"kind": inv_col(nd["kind"], "aggregation"), **{c: inv_col(nd[c], "") for c in _NODE_TEXT}}
     labels: dict[str, pd.Series] = {
-        "kind": node_col(nd["kind"], None, "aggregation"),
-        **{c: node_col(nd[c], None, "") for c in _NODE_TEXT},
+        **{c: node_col(v, None) for c, v in inv_text.items()},
         "state": status_col("state"),
         "power": status_col("power"),
     }
@@ -742,8 +836,12 @@ def compile_network(
     for key, col in labels.items():
         if key == "name":
             continue
-        lc, cats = pd.factorize(col.astype(object).where(col.notna(), ""), sort=True)
-        cats = np.asarray(cats, dtype=object)
+        fast = _text_codes(rows[key], n, where) if key in ("state", "power") else _text_codes(inv_text[key], n)
+        if fast is not None:  # Arrow text: no object column
+            lc, cats = fast
+        else:
+            lc, cats = pd.factorize(col.astype(object).where(col.notna(), ""), sort=True)
+            cats = np.asarray(cats, dtype=object)
         if not all(isinstance(c, str) for c in cats):  # mixed types: as _label_codes does
             lc, cats = _label_codes(read(key).tolist())
         dict.__setitem__(attrs.codes, key, np.asarray(lc, dtype=np.int64))
@@ -756,7 +854,12 @@ def compile_network(
     # links, in networkx's order
     order, indptr, nbr, eid = link_order(ia, ib, n)
     link_ids = lids.to_numpy(dtype=object)[order]
-    lstate = np.asarray(_link_state(lids, ls), dtype=object)[order]
+    lstate = np.full(m, "up", dtype=object)  # no status received: up
+    lkeep = _last_rows(lcodes[m:], m)
+    if len(lkeep):
+        lst = ls["state"].iloc[lkeep]
+        lstate[lcodes[m:][lkeep]] = lst.astype(object).where(lst.notna(), "up").to_numpy(dtype=object)
+    lstate = lstate[order]
     medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
     roots = np.flatnonzero((labels["kind"] == "core").to_numpy(dtype=bool)).astype(np.int64)
     csr_nodes = node_ids.tolist()
