@@ -113,11 +113,32 @@ def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> n
     )
 
 
+def _inventory_cache_dir(eng: Engine) -> str | None:
+    """Where :func:`load_model` keeps the inventory cache
+    (:func:`resilience.store.repo.load_inventory`): ``<database file>.cache`` beside an SQLite
+    file store; ``None`` (no cache) for PostgreSQL and in-memory SQLite.
+
+    >>> from sqlalchemy import create_engine
+    >>> _inventory_cache_dir(create_engine("sqlite:////data/r.db")), _inventory_cache_dir(create_engine("sqlite://"))
+    ('/data/r.db.cache', None)
+    """
+    url = eng.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return f"{url.database}.cache"
+
+
 @store_guard
 def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> CSRGraph:
     """The current network as the pipeline holds it: columns and CSR arrays compiled straight
     from the store (:func:`resilience.topology.compiled.compile_network`), no networkx object.
     Every snapshot analysis runs on it; :func:`load_graph` gives the same network as networkx.
+
+    On an SQLite file store the nodes and links frames come through a cache beside it
+    (``<file>.cache``, :func:`resilience.store.repo.load_inventory`), named by the inventory
+    mark and replaced when the inventory changes: a fresh process (``resilience analyze``)
+    reads only the status tables from the database.
 
     Example
     -------
@@ -127,11 +148,14 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
     >>> m.n, m.m, sorted(m.graph)
     (0, 0, ['as_of', 'newest_observed', 'power_feeds'])
     """
+    from resilience.store.repo import load_state as _load
     from resilience.topology.compiled import compile_network
 
     ensure_schema(db_url)
     s = load_settings()
-    state = load_state(db_url=db_url)
+    eng = engine(db_url)
+    with eng.connect() as conn:
+        state = _load(conn, cache_dir=_inventory_cache_dir(eng))
     return compile_network(
         state["nodes"], state["links"], state["node_status"], state["link_status"],
         state["power_status"], as_of=as_of, stale_after=timedelta(minutes=s.stale_after_minutes),
