@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import doctest
-
 import yaml
 
-import resilience.dashboards
 from resilience.dashboards import DATASOURCE_UID, build_dashboards, render
 from tests.exporter.conftest import CONFIG
 
@@ -45,6 +42,3 @@ def test_provisioning_points_at_the_dashboards_datasource():
     assert prov["providers"][0]["type"] == "file"
 
 
-def test_doctests():
-    res = doctest.testmod(resilience.dashboards)
-    assert res.attempted > 0 and res.failed == 0

@@ -510,7 +510,7 @@ class RestorationCollector(Collector):
     >>> reg.get_sample_value("resilience_restoration_subscriber_hours_lost", {"strategy": "nearest"})
     70.0
     >>> reg.get_sample_value("resilience_restoration_actions", {"action": "repair"})
-    1.0
+    1
     """
 
     ACTIONS = ("repair", "generator", "portable_bs", "satellite_backhaul")

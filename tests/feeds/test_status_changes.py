@@ -4,7 +4,6 @@ changed since a mark, and no committed change is ever missed."""
 
 from __future__ import annotations
 
-import doctest
 import threading
 import time
 from datetime import UTC, datetime
@@ -339,6 +338,3 @@ def _bind_ts(engine, ts: datetime):
     return t.Timestamp().process_bind_param(ts, engine.dialect)
 
 
-def test_doctests():
-    for module in (repo, t):
-        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

@@ -3,8 +3,6 @@ the exact optimum of small cases, the Noto peak against every baseline, the CLI.
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import json
 import math
 
@@ -27,13 +25,6 @@ DEPOT = [{"id": "D", "lat": 37.39, "lon": 136.9}]
 
 def _crew(**repairs):
     return {"id": "crew", "depot": "D", "count": 1, "repairs": repairs}
-
-
-@pytest.mark.parametrize("name", ["resilience.restoration", "resilience.restoration.resources",
-                                  "resilience.restoration.problem", "resilience.restoration.planner"])
-def test_doctests(name):
-    res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert res.attempted > 0 and res.failed == 0
 
 
 def test_repairing_a_root_restores_what_hangs_below_it():

@@ -89,10 +89,3 @@ def test_no_rows_change_nothing_but_the_time():
     assert model.graph == before[2]
 
 
-def test_doctests():
-    import doctest
-
-    import resilience.topology.state_update as mod
-
-    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert res.attempted > 0 and res.failed == 0
