@@ -40,16 +40,16 @@ Example
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from resilience.exporter.source import PlanFiles
 
 __all__ = ["HardeningPlanFiles", "HardeningCollector", "PLANS", "MAX_MEASURE_LABELS"]
 
@@ -61,25 +61,17 @@ PLANS = ("planned", "none", "uniform", "largest")
 MAX_MEASURE_LABELS = 20
 """At most this many catalogue ids as ``measure`` label values; the rest count as ``other``."""
 
-_MTIME = "_file_mtime"
+_MTIME = PlanFiles.MTIME
 
 
-class HardeningPlanFiles:
-    """The newest hardening plan in ``directory`` (``hardening-*.json`` by modification time).
-
-    Called on each scrape; the file is parsed again only when the newest file changes (name,
-    modification time or size). No directory or no file: ``None``. A file that cannot be read
-    or is not a JSON object: ``None`` and one warning in the log per file version (the scrape
-    goes on without the hardening metrics). The plan dict gets ``_file_mtime`` (Unix seconds).
-
-    Parameters
-    ----------
-    directory : str or Path
-        Where the DAG writes plans (``var/hardening`` under the project home).
+class HardeningPlanFiles(PlanFiles):
+    """The newest hardening plan in ``directory`` (``hardening-*.json``, written by the
+    ``resilience_harden`` DAG and ``resilience harden``); see :class:`PlanFiles`.
 
     Examples
     --------
     >>> import tempfile
+    >>> from pathlib import Path
     >>> d = Path(tempfile.mkdtemp())
     >>> HardeningPlanFiles(d)() is None
     True
@@ -88,35 +80,7 @@ class HardeningPlanFiles:
     5
     """
 
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._cached: tuple[tuple[str, int, int], dict | None] | None = None
-
-    def __call__(self) -> dict | None:
-        try:
-            files = [(p.stat().st_mtime_ns, p.name, p) for p in self.directory.glob("hardening-*.json")]
-        except OSError:
-            return None
-        if not files:
-            return None
-        mtime, _, path = max(files)
-        try:
-            key = (path.name, mtime, path.stat().st_size)
-        except OSError:  # removed between the listing and now
-            return None
-        if self._cached is not None and self._cached[0] == key:
-            return self._cached[1]
-        plan: dict | None
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
-            plan = {**raw, _MTIME: mtime / 1e9}
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-            log.warning("hardening plan %s unreadable, not exported: %s", path, str(exc)[:200])
-            plan = None
-        self._cached = (key, plan)
-        return plan
+    prefix = "hardening"
 
 
 def _num(x: object) -> float | None:
