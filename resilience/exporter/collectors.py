@@ -49,6 +49,7 @@ from prometheus_client.registry import Collector
 
 from resilience.exporter.hardening import HardeningCollector
 from resilience.exporter.model import BOUNDED_LABELS, Aggregate, ExporterSnapshot, horizon_label
+from resilience.exporter.plans import PlanCollector
 
 __all__ = [
     "ScrapeStats",
@@ -483,7 +484,7 @@ class IngestCollector(_SnapshotFamilies):
 RESTORATION_HORIZONS_H: tuple[int, ...] = (6, 24, 72)
 
 
-class RestorationCollector(Collector):
+class RestorationCollector(PlanCollector):
     """The newest restoration plan, from an injected source (a ``() -> dict | None`` callable,
     e.g. :class:`~resilience.exporter.source.RestorationPlanFiles`; no plan: no samples).
 
@@ -514,22 +515,7 @@ class RestorationCollector(Collector):
     """
 
     ACTIONS = ("repair", "generator", "portable_bs", "satellite_backhaul")
-
-    def __init__(self, source: Callable[[], dict | None],
-                 registry: CollectorRegistry | None = None) -> None:
-        self.source = source
-        if registry is not None:
-            registry.register(self)
-
-    def describe(self) -> Iterable[Metric]:
-        return list(self._families(None))
-
-    def collect(self) -> Iterable[Metric]:
-        try:
-            plan = self.source()
-        except Exception:  # noqa: BLE001 - a broken plan file never breaks the scrape
-            plan = None
-        return list(self._families(plan)) if plan else []
+    what = "restoration"
 
     def _families(self, plan: dict | None) -> Iterator[Metric]:
         restored = GaugeMetricFamily(

@@ -43,13 +43,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from resilience.exporter.source import PlanFiles
+from resilience.exporter.plans import PlanCollector, PlanFiles
 
 __all__ = ["HardeningPlanFiles", "HardeningCollector", "PLANS", "MAX_MEASURE_LABELS"]
 
@@ -92,7 +91,7 @@ def _num(x: object) -> float | None:
     return v if math.isfinite(v) else None
 
 
-class HardeningCollector(Collector):
+class HardeningCollector(PlanCollector):
     """The newest hardening plan, from an injected source (a ``() -> dict | None`` callable,
     e.g. :class:`HardeningPlanFiles`; no plan: no samples; a source that raises or a plan with
     bad fields never breaks the scrape: the bad fields are left out).
@@ -121,29 +120,12 @@ class HardeningCollector(Collector):
     60.0
     """
 
+    what = "hardening"
+
     def __init__(self, source: Callable[[], dict | None], registry: CollectorRegistry | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        self.source = source
-        self.clock = clock
-        if registry is not None:
-            registry.register(self)
-
-    def describe(self) -> Iterable[Metric]:
-        return list(self._families(None))
-
-    def collect(self) -> Iterable[Metric]:
-        try:
-            plan = self.source()
-        except Exception:  # noqa: BLE001 - a broken plan file never breaks the scrape
-            log.warning("hardening plan source failed", exc_info=True)
-            plan = None
-        if not isinstance(plan, dict):
-            return []
-        try:
-            return list(self._families(plan))
-        except Exception:  # noqa: BLE001 - a plan of unexpected shape: no hardening metrics
-            log.warning("hardening plan of unexpected shape, not exported", exc_info=True)
-            return []
+        self.clock = clock  # before registering: the registry describes the families at once
+        super().__init__(source, registry)
 
     def _families(self, plan: dict | None) -> Iterator[Metric]:
         lost = GaugeMetricFamily(

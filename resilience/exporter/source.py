@@ -55,11 +55,12 @@ from resilience.exporter.model import (
     SiteOut,
     fold_labels,
 )
+from resilience.exporter.plans import PlanFiles
 from resilience.store.engine import display_url, store_error
 from resilience.store.reader import SnapshotReads, StoreReader, reader_engine, sqlite_file
 from resilience.timestamps import as_utc
 
-__all__ = ["SourceState", "CachedSource", "DatabaseSource", "view_of", "PlanFiles", "RestorationPlanFiles",
+__all__ = ["SourceState", "CachedSource", "DatabaseSource", "view_of", "RestorationPlanFiles",
            "MAX_INGEST_RULES", "sqlite_file", "reader_engine", "one_line"]
 
 log = logging.getLogger(__name__)
@@ -433,69 +434,6 @@ class DatabaseSource:
             roots=roots,
             ingest=self._ingest, core_nodes=_core_nodes(aggregates),
         ), self.label_limits)
-
-
-class PlanFiles:
-    """The newest plan file in a directory (``<prefix>-*.json`` by modification time): a
-    ``() -> dict | None`` callable for a plan collector.
-
-    Called on each scrape; the file is parsed again only when the newest file changes (name,
-    modification time or size). No directory or no file: ``None``. A file that cannot be read
-    or is not a JSON object: ``None`` and one warning in the log per file version (the scrape
-    goes on without the plan's metrics). The plan dict gets ``_file_mtime`` (Unix seconds).
-    Subclasses name the prefix: :class:`RestorationPlanFiles`,
-    :class:`~resilience.exporter.hardening.HardeningPlanFiles`.
-
-    Parameters
-    ----------
-    directory : str or Path
-        Where the DAG writes its plans (a settings path under the project home).
-
-    Example
-    -------
-    >>> import json, tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> RestorationPlanFiles(d)() is None
-    True
-    >>> _ = (d / "restoration-3.json").write_text(json.dumps({"snapshot_id": 3}))
-    >>> RestorationPlanFiles(d)()["snapshot_id"]
-    3
-    """
-
-    prefix = "plan"
-    MTIME = "_file_mtime"
-
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._cached: tuple[tuple[str, int, int], dict | None] | None = None
-
-    def __call__(self) -> dict | None:
-        import json
-
-        try:
-            files = [(p.stat().st_mtime_ns, p.name, p) for p in self.directory.glob(f"{self.prefix}-*.json")]
-        except OSError:
-            return None
-        if not files:
-            return None
-        mtime, _, path = max(files)
-        try:
-            key = (path.name, mtime, path.stat().st_size)
-        except OSError:  # removed between the listing and now
-            return None
-        if self._cached is not None and self._cached[0] == key:
-            return self._cached[1]
-        plan: dict | None
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
-            plan = {**raw, self.MTIME: mtime / 1e9}
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-            log.warning("%s plan %s unreadable, not exported: %s", self.prefix, path, str(exc)[:200])
-            plan = None
-        self._cached = (key, plan)
-        return plan
 
 
 class RestorationPlanFiles(PlanFiles):
