@@ -3,18 +3,8 @@
 :func:`compute_snapshot` is pure (graph in, :class:`Snapshot` out); storing and reading it back
 is :mod:`resilience.store.snapshots`. The snapshot's shape (:class:`Snapshot`, the frames' columns
 and :data:`AGGREGATE_METRICS`) is defined once, in :mod:`resilience.topology.snapshot`, from
-which the snapshot tables of :mod:`resilience.store.tables` derive (plus ``snapshot_id``):
-
-- ``elements``   (``snapshot_elements``) every single point of failure: nodes whose blast radius
-  holds another node, links whose radius holds any node; ``kind`` is the node kind or the link
-  medium, the location columns of a link are those of its downstream end.
-- ``srlgs``      (``snapshot_srlgs``) every shared-risk group with its blast radius, its hidden
-  part (``hidden_nodes``, ``hidden_subscribers``: the nodes it cuts that are not single-homed)
-  and the ``hidden`` flag (the hidden part is not empty).
-- ``nodes_out``  (``snapshot_nodes_out``) every out node with cause, root cause and upstream.
-- ``aggregates`` (``snapshot_aggregates``) long format, one row per (metric, label set); metric
-  names and their label sets are in :data:`AGGREGATE_METRICS`; unused labels are ``""`` and
-  ``horizon_hours`` is 0 outside forecasts.
+which the snapshot tables of :mod:`resilience.store.tables` derive (the four frames,
+``elements``, ``srlgs``, ``nodes_out`` and ``aggregates``, are described there).
 
 Example
 -------

@@ -11,16 +11,7 @@ and writes the result:
 - :func:`write_report` puts them together and writes ``report-YYYYmmddTHHMM.html`` and
   ``latest.html`` atomically.
 
-Example
--------
->>> from resilience.store.engine import make_engine, migrate
->>> engine = make_engine("sqlite://"); migrate(engine)
->>> import tempfile
->>> try:
-...     write_report(engine, tempfile.mkdtemp())
-... except NoSnapshot:
-...     print("nothing to report yet")
-nothing to report yet
+The example is :func:`write_report`'s.
 """
 
 from __future__ import annotations
