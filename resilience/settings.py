@@ -41,6 +41,9 @@ class Settings:
     stale_after_minutes: float = 30.0
     future_tolerance_minutes: float = 10.0
     past_horizon_days: float = 3650.0  # a status older than this is quarantined (docs/data-limits.md)
+    # rows of one feed part from which Great Expectations runs the suite (fewer: the same suite is
+    # evaluated in-process, without its ~3 s import; 0 = always Great Expectations)
+    validation_gx_min_rows: int = 200_000
     max_file_bytes: int = 2 * 1024**3  # a feed file larger than this is refused (2 GiB)
     max_record_bytes: int = 1024**2  # a CSV / JSON Lines line longer than this is refused (1 MiB)
     snapshots_kept: int = 48

@@ -7,6 +7,19 @@ typed frame as a Great Expectations batch, with ``result_format="COMPLETE"`` so 
 expectation lists the rows it failed. Each expectation's ``meta`` names the contract field and
 says in the operator's words what is wrong.
 
+Two engines run the one suite (:func:`expectation_suite_spec`). Importing Great Expectations and
+creating its context costs ~3 s (scipy, altair, its pydantic models), more than all the rest of
+``resilience ingest`` of a small file. So a part with fewer rows than the setting
+``validation_gx_min_rows`` (default 200,000, measured: below it that fixed cost is more than the
+rest of the ingest; 0 = always Great Expectations) is checked by a small in-process evaluator of
+the same spec, with Great Expectations' pandas semantics of each expectation type the spec uses
+(:func:`_unexpected`: ``not_be_null`` fails on missing values; ``to_be_in_set`` and
+``to_be_between`` skip them; ``between`` honours ``strict_min``/``strict_max``). Larger parts go
+through Great Expectations. tests/feeds/test_validate_engines.py checks that both give the same
+rejects (line, field, value, rule, reason) and the same good rows, on hostile inputs and on
+fixture files. A suite holding an expectation type or argument without an in-process evaluation
+runs through Great Expectations whatever its size.
+
 Example
 -------
 >>> import pandas as pd, numpy as np
@@ -75,6 +88,12 @@ def _configured_past_horizon() -> timedelta | None:
     return timedelta(days=days) if days > 0 else None
 
 
+def _configured_gx_min_rows() -> int:
+    from resilience.settings import load_settings
+
+    return int(load_settings().validation_gx_min_rows)
+
+
 @dataclass
 class ValidationContext:
     """What the rules are checked against: known elements and the current time.
@@ -82,6 +101,8 @@ class ValidationContext:
     ``now`` is the time the feed is checked at (inject it in tests); a time later than
     ``now + future_tolerance`` or earlier than ``now - past_horizon`` is quarantined.
     ``past_horizon`` defaults to the ``past_horizon_days`` setting (``None``: no horizon).
+    A part of ``gx_min_rows`` rows or more is validated by Great Expectations, a smaller one
+    in-process (default: the ``validation_gx_min_rows`` setting; 0 = always Great Expectations).
     """
 
     known_nodes: Iterable[str] | None = None
@@ -89,6 +110,7 @@ class ValidationContext:
     now: datetime = field(default_factory=lambda: utc_now())
     future_tolerance: timedelta = timedelta(minutes=10)
     past_horizon: timedelta | None = field(default_factory=_configured_past_horizon)
+    gx_min_rows: int = field(default_factory=_configured_gx_min_rows)
 
     def earliest(self) -> pd.Timestamp | None:
         """The oldest time accepted (``now - past_horizon``), or ``None``."""
@@ -308,6 +330,73 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
     return t
 
 
+# --- the engines: in-process for small parts, Great Expectations for large ones -------------------
+
+def _unexpected(etype: str, column: pd.Series, kw: dict) -> np.ndarray | None:
+    """The rows of ``column`` that fail one expectation, as Great Expectations 1.x decides them
+    on pandas (``great_expectations/expectations/metrics/column_map_metrics``), or ``None`` for
+    an expectation type or argument evaluated only by Great Expectations.
+
+    Missing values (``isna``) fail ``not_be_null`` and are skipped by the other two, as Great
+    Expectations filters them out of map expectations.
+
+    >>> s = pd.Series([1.0, None, -2.0, 5.0])
+    >>> _unexpected("ExpectColumnValuesToBeBetween", s, {"min_value": 0, "max_value": 5, "strict_max": True})
+    array([False, False,  True,  True])
+    >>> _unexpected("ExpectColumnValuesToNotBeNull", s, {})
+    array([False,  True, False, False])
+    """
+    if etype == "ExpectColumnValuesToNotBeNull" and not kw:
+        return column.isna().to_numpy(dtype=bool)
+    if etype == "ExpectColumnValuesToBeInSet" and set(kw) == {"value_set"}:
+        ok = column.isin(kw["value_set"])
+    elif etype == "ExpectColumnValuesToBeBetween" and set(kw) <= {"min_value", "max_value", "strict_min", "strict_max"}:
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        if (lo is None and hi is None) or not numeric:  # GX raises, or compares value by value
+            return None
+        ok = pd.Series(True, index=column.index)
+        if lo is not None:
+            ok &= (column > lo) if kw.get("strict_min") else (column >= lo)
+        if hi is not None:
+            ok &= (column < hi) if kw.get("strict_max") else (column <= hi)
+    else:
+        return None
+    return (column.notna() & ~ok).to_numpy(dtype=bool)
+
+
+def _first_failures_in_process(kind: str, typed: pd.DataFrame) -> np.ndarray | None:
+    """Each row's first failing rule (its position in the suite; -1: none), or ``None`` when the
+    suite holds an expectation only Great Expectations evaluates."""
+    first = np.full(len(typed), -1, dtype=np.int64)
+    for order, (etype, column, _, _, kw) in enumerate(expectation_suite_spec(kind)):
+        bad = _unexpected(etype, typed[column], kw)
+        if bad is None:
+            return None
+        first[bad & (first < 0)] = order
+    return first
+
+
+def _first_failures_gx(kind: str, typed: pd.DataFrame) -> np.ndarray:
+    """Each row's first failing rule (its position in the suite; -1: none) by Great Expectations."""
+    _, batch_definition = _context()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": typed})
+    result = batch.validate(_suite(kind), result_format={"result_format": "COMPLETE"})
+    first_failure = np.full(len(typed), -1, dtype=np.int64)
+    spec = expectation_suite_spec(kind)
+    for res in result.results:
+        if res.success:
+            continue
+        order = res.expectation_config.meta["order"]
+        idx = res.result.get("unexpected_index_list") or []
+        if not idx and res.result.get("unexpected_count"):
+            raise RuntimeError(f"expectation {spec[order][0]} gave no row indices")
+        idx = np.asarray([i if not isinstance(i, dict) else i["index"] for i in idx], dtype=np.int64)
+        free = idx[(first_failure[idx] < 0) | (first_failure[idx] > order)]
+        first_failure[free] = order
+    return first_failure
+
+
 @lru_cache(maxsize=1)
 def _context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -341,30 +430,20 @@ def _suite(kind: str):
 
 
 def validate_rows(kind: str, raw: pd.DataFrame, lines: np.ndarray, ctx: ValidationContext) -> Validated:
-    """Validate raw string rows of one feed kind with its Great Expectations suite.
+    """Validate raw string rows of one feed kind with its expectation suite.
 
     Returns the typed good rows (with a ``_line`` column) and one :class:`Reject` per bad row:
-    the first rule (in suite order) it broke.
+    the first rule (in suite order) it broke. Parts of ``ctx.gx_min_rows`` rows or more run
+    through Great Expectations, smaller ones in-process (the same suite, the same result).
     """
     typed = _typed(kind, raw.reset_index(drop=True), ctx)
     typed["_line"] = np.asarray(lines, dtype=np.int64)
     if typed.empty:
         return Validated(typed, [])
-    _, batch_definition = _context()
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": typed})
-    result = batch.validate(_suite(kind), result_format={"result_format": "COMPLETE"})
-    first_failure = np.full(len(typed), -1, dtype=np.int64)
+    first_failure = _first_failures_in_process(kind, typed) if len(typed) < ctx.gx_min_rows else None
+    if first_failure is None:
+        first_failure = _first_failures_gx(kind, typed)
     spec = expectation_suite_spec(kind)
-    for res in result.results:
-        if res.success:
-            continue
-        order = res.expectation_config.meta["order"]
-        idx = res.result.get("unexpected_index_list") or []
-        if not idx and res.result.get("unexpected_count"):
-            raise RuntimeError(f"expectation {spec[order][0]} gave no row indices")
-        idx = np.asarray([i if not isinstance(i, dict) else i["index"] for i in idx], dtype=np.int64)
-        free = idx[(first_failure[idx] < 0) | (first_failure[idx] > order)]
-        first_failure[free] = order
     bad_rows = np.flatnonzero(first_failure >= 0)
     rejects: list[Reject] = []
     for r in bad_rows:
