@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "resilience"
 
 #: The vocabulary at the bottom: imports nothing of resilience above it.
-BASE = {"topology", "errors", "settings", "files", "yamlfile", "timestamps", "__version__"}
+BASE = {"topology", "errors", "settings", "files", "yamlfile", "timestamps", "jit", "__version__"}
 #: What each package may import (besides BASE and itself). Entry points (api, cli, exporter,
 #: receivers, dashboards) sit on top; the pure packages import neither the store nor files.
 ALLOWED = {

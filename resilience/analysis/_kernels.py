@@ -18,7 +18,8 @@ Example
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from resilience.jit import njit
 
 __all__ = ["dfs_kernel", "bfs_into", "bfs_kernel", "widest_kernel", "upstream_kernel"]
 

@@ -32,7 +32,6 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from resilience.analysis.traversal import (
     DFSResult,
@@ -41,6 +40,7 @@ from resilience.analysis.traversal import (
     served_mask,
     whole_counts,
 )
+from resilience.jit import njit
 from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = [

@@ -27,10 +27,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from resilience.analysis.blast import _depth_kernel, _subs
 from resilience.analysis.traversal import DFSResult, dfs_lowpoint, root_indices, whole_counts
+from resilience.jit import njit
 from resilience.topology.compiled import CSRGraph, to_csr
 
 __all__ = ["srlg_blast_radius"]

@@ -24,9 +24,9 @@ Example
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from resilience.analysis.traversal import bfs_into
+from resilience.jit import njit
 
 __all__ = ["sweep", "sweep_cached", "local_csr", "gains", "Scratch", "extra_mask", "OP_POWER", "OP_KIT", "OP_EDGE", "OP_LINK"]
 

@@ -46,9 +46,9 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from numba import njit
 
 from resilience.analysis.traversal import bfs_into
+from resilience.jit import njit
 from resilience.restoration.problem import (
     GENERATOR,
     PORTABLE_BS,

@@ -48,11 +48,11 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from numba import njit
 
 from resilience.analysis.causes import power_gone_mask
 from resilience.analysis.forecast import battery_hours_left
 from resilience.analysis.traversal import bfs_into, widest_out_times
+from resilience.jit import njit
 from resilience.restoration.resources import Resources
 from resilience.scenarios.geo import EARTH_RADIUS_KM, haversine_km
 from resilience.topology.compiled import CSRGraph, to_csr

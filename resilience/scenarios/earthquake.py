@@ -31,10 +31,10 @@ from typing import Any, ClassVar
 
 import networkx as nx
 import numpy as np
-from numba import njit
 
 from resilience.analysis.blast import BlastArrays, blast_arrays
 from resilience.analysis.traversal import bfs_into
+from resilience.jit import njit
 from resilience.scenarios.base import Damage, Scenario
 from resilience.scenarios.geo import haversine_km, lat_lon, node_coords, number
 from resilience.topology.compiled import CSRGraph
