@@ -46,3 +46,14 @@ def test_importing_the_cli_and_the_facade_loads_no_heavy_library():
                          env=os.environ, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_store_and_the_snapshot_contract_load_no_networkx():
+    # `resilience status` and the exporter read the store only: the topology package's
+    # networkx converter is loaded on first use, not by importing resilience.topology.*
+    code = ("import sys, resilience.store.tables, resilience.topology.snapshot, resilience.topology\n"
+            "print('networkx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=os.environ, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False", out.stdout
