@@ -135,10 +135,13 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
     from the store (:func:`resilience.topology.compiled.compile_network`), no networkx object.
     Every snapshot analysis runs on it; :func:`load_graph` gives the same network as networkx.
 
-    On an SQLite file store the nodes and links frames come through a cache beside it
-    (``<file>.cache``, :func:`resilience.store.repo.load_inventory`), named by the inventory
-    mark and replaced when the inventory changes: a fresh process (``resilience analyze``)
-    reads only the status tables from the database.
+    On an SQLite file store the compiled inventory (:func:`resilience.topology.compiled.compile_inventory`:
+    node and link order, adjacency, labels) is kept beside it (``<file>.cache``,
+    :mod:`resilience.store.inventory_cache`), as are the nodes and links frames it is compiled
+    from (:func:`resilience.store.repo.load_inventory`), named by the inventory mark and replaced
+    when the inventory changes: a fresh process (``resilience analyze``) reads only the status
+    tables from the database and joins them onto the kept inventory
+    (:func:`resilience.topology.compiled.compile_status`).
 
     Example
     -------
@@ -148,17 +151,41 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
     >>> m.n, m.m, sorted(m.graph)
     (0, 0, ['as_of', 'newest_observed', 'power_feeds'])
     """
+    from resilience.store.inventory_cache import read_arrays, write_arrays
+    from resilience.store.repo import inventory_mark, load_inventory, load_links_down
     from resilience.store.repo import load_state as _load
-    from resilience.topology.compiled import compile_network
+    from resilience.topology.compiled import CompiledInventory, compile_inventory, compile_network
 
     ensure_schema(db_url)
     s = load_settings()
     eng = engine(db_url)
+    cache_dir = _inventory_cache_dir(eng)
+    inv: CompiledInventory | None = None
+    frames: dict[str, pd.DataFrame] = {"nodes": None, "links": None}
     with eng.connect() as conn:
-        state = _load(conn, cache_dir=_inventory_cache_dir(eng))
+        mark = inventory_mark(conn) if cache_dir is not None else ""  # first: before the tables
+        arrays = read_arrays(cache_dir, mark) if cache_dir is not None else None
+        if arrays is not None:
+            try:
+                inv = CompiledInventory.from_arrays(arrays)
+            except (KeyError, ValueError, TypeError, AttributeError):  # another layout: compile
+                inv = None
+        if inv is None:
+            frames = load_inventory(conn, cache_dir)
+        state = _load(conn, ("node_status", "power_status"))
+        state["link_status"], newest_link = load_links_down(conn)  # links up change nothing
+    if inv is None:
+        inv = compile_inventory(frames["nodes"], frames["links"])
+        kept = inv.to_arrays() if inv is not None and cache_dir is not None else None
+        if kept is not None:
+            write_arrays(cache_dir, mark, kept)
+    if inv is None:  # an id listed twice: networkx's merge rules need every status row
+        state = load_state(db_url=db_url)
+        frames, newest_link = state, None
     return compile_network(
-        state["nodes"], state["links"], state["node_status"], state["link_status"],
+        frames["nodes"], frames["links"], state["node_status"], state["link_status"],
         state["power_status"], as_of=as_of, stale_after=timedelta(minutes=s.stale_after_minutes),
+        inventory=inv, newest_left_out=newest_link,
     )
 
 

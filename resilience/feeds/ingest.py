@@ -165,34 +165,41 @@ def _parts(raw: RawFeed) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
     return [(raw.kind, raw.frame, raw.lines)]
 
 
-def _new_sources(conn, row_kind: str, frame: pd.DataFrame, good: pd.DataFrame) -> np.ndarray:
+def _new_sources(row_kind: str, frame: pd.DataFrame, good: pd.DataFrame,
+                 owners: pd.DataFrame | None) -> np.ndarray:
     """The source each good row claims: the file's (GraphML), else ``feed:<operator>`` (links:
-    the operator of their end ``a``)."""
+    the operator of their end ``a``, from ``owners``: the stored nodes' operators by id)."""
     pos = good["_line"].to_numpy()
     if "source" in frame:
         return frame["source"].to_numpy(dtype=object)[pos]
     if row_kind == "nodes":
         return ("feed:" + good["operator"].astype(str)).to_numpy(dtype=object)
-    ops = repo.current_values(conn, "nodes", ["operator"])["operator"]
-    return ("feed:" + ops.reindex(good["a"].to_numpy()).fillna("").astype(str)).to_numpy(dtype=object)
+    # Per operator, not per link: a few distinct operators among a million nodes. The ids'
+    # hash table is the one reference validation built (owners.index is ctx.known_nodes).
+    codes, operators = pd.factorize(owners["operator"].to_numpy(dtype=object))
+    sources = np.array(["feed:" + str(o) for o in operators] + ["feed:"], dtype=object)
+    at = owners.index.get_indexer(good["a"].to_numpy(dtype=object))
+    return sources[np.where(at >= 0, codes[at], len(operators))]
 
 
 def _claim(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, good: pd.DataFrame, *,
-           path: str, allow_redefine: bool, refuse: bool) -> tuple[pd.DataFrame, list[Reject], int]:
-    """Attach each good inventory row's source and check it against the stored element's.
+           path: str, allow_redefine: bool, refuse: bool,
+           owners: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[Reject], int]:
+    """Attach each good inventory row's source and check it against the stored element's
+    (``owners``, links: the stored nodes' operators by id, read by the caller).
 
     Returns the rows to store, the rows refused (only when not ``refuse``: a retry keeps them in
     quarantine) and how many elements of another source are taken over.
     """
     key = "node_id" if row_kind == "nodes" else "link_id"
     good = good.copy()
-    new = _new_sources(conn, row_kind, frame, good)
-    good["source"] = new
     cols = ["source", "kind"] if row_kind == "nodes" else ["source"]
     current = repo.current_values(conn, row_kind, cols)
     ids = good[key].to_numpy(dtype=object)
     old = current["source"].reindex(ids).to_numpy(dtype=object)
     known = pd.notna(old)
+    new = _new_sources(row_kind, frame, good, owners)
+    good["source"] = new
     if row_kind == "nodes" and "kind_given" in frame:
         # A GraphML node without a kind keeps the role it has (set by --core or set-kind).
         defaulted = frame["kind_given"].to_numpy(dtype=object)[good["_line"].to_numpy()] == "0"
@@ -232,7 +239,11 @@ def _store_part(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, ctx
                 skip_existing: bool) -> _Stored:
     """Validate and store one part of a file (the one path for ingest and quarantine retry)."""
     frame = frame.reset_index(drop=True)
-    if row_kind in ("links", "node_status"):
+    owners = None
+    if row_kind == "links":  # one read of the nodes: the ids checked and their operators
+        owners = repo.current_values(conn, "nodes", ["operator"])
+        ctx.known_nodes = owners.index
+    elif row_kind == "node_status":
         ctx.known_nodes = repo.known_ids(conn, "nodes")
     elif row_kind == "link_status":
         ctx.known_links = repo.known_ids(conn, "links")
@@ -241,7 +252,8 @@ def _store_part(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, ctx
     if row_kind in ("nodes", "links"):
         if len(good):
             good, refused, redefined = _claim(conn, row_kind, frame, lines, good, path=path,
-                                              allow_redefine=allow_redefine, refuse=refuse)
+                                              allow_redefine=allow_redefine, refuse=refuse,
+                                              owners=owners)
             rejects += refused
         upsert = repo.upsert_nodes if row_kind == "nodes" else repo.upsert_links
         upsert(conn, good, origin=origin, sha256=sha256)

@@ -44,6 +44,7 @@ __all__ = [
     "upsert_links",
     "apply_status",
     "load_state",
+    "load_links_down",
     "status_seq",
     "load_state_changes",
     "bulk_insert",
@@ -249,17 +250,46 @@ def _upsert(conn: Connection, table: str, key: str, frame: pd.DataFrame, types: 
             where: str = "", origin: str = "ingest", sha256: str | None = None) -> None:
     stage = _stage(conn, frame, types)
     cols = list(types)
+    # A first load (the table empty) changes no stored element: no change to record.
+    first = _empty_for_load(conn, table)
     if table == "links":  # a CSV / JSON Lines link belongs to the source of its end a
-        conn.exec_driver_sql(
-            f"UPDATE {stage} SET source = COALESCE((SELECT 'feed:' || n.operator FROM nodes n "
-            f"WHERE n.node_id = {stage}.a), '') WHERE source IS NULL")
-    _record_changes(conn, table, key, stage, cols, origin, sha256)
+        if frame["source"].isna().any():  # (ingest gives every row its source already)
+            conn.exec_driver_sql(
+                f"UPDATE {stage} SET source = COALESCE((SELECT 'feed:' || n.operator FROM nodes n "
+                f"WHERE n.node_id = {stage}.a), '') WHERE source IS NULL")
+    if not first:
+        _record_changes(conn, table, key, stage, cols, origin, sha256)
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
+    # Into an empty table, the secondary indexes (links: a, b) are built once after the rows,
+    # by sorting, rather than entry by entry in random order (in this transaction: all or nothing).
+    rebuild = list(t.metadata.tables[table].indexes) if first and len(frame) >= _REBUILD_FROM else []
+    for ix in rebuild:
+        ix.drop(conn)
+    # distinct new keys into an empty table: a plain insert (PostgreSQL's ON CONFLICT path
+    # costs a speculative insertion per row)
+    upsert = "" if first and frame[key].is_unique else f"ON CONFLICT ({key}) DO UPDATE SET {updates} {where}"
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} WHERE true "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} {where}"
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} WHERE true {upsert}"
     )
+    for ix in rebuild:
+        ix.create(conn)
     _drop(conn, stage)
+
+
+_REBUILD_FROM = 10_000  # rows loaded into an empty table from which its indexes are rebuilt
+
+
+def _empty_for_load(conn: Connection, table: str) -> bool:
+    """Is ``table`` empty, and stays so for other writers until this transaction ends? On
+    PostgreSQL an empty table is locked against other writers (SHARE ROW EXCLUSIVE; readers
+    go on), then looked at again; SQLite's writer holds the database lock already."""
+    empty = f"SELECT 1 FROM {table} LIMIT 1"
+    if conn.exec_driver_sql(empty).first() is not None:
+        return False
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        return conn.exec_driver_sql(empty).first() is None
+    return True
 
 
 _NODE_TYPES = {"node_id": "TEXT", "kind": "TEXT", "operator": "TEXT", "name": "TEXT", "lat": "REAL",
@@ -299,19 +329,33 @@ def upsert_links(conn: Connection, good: pd.DataFrame, *, origin: str = "ingest"
 
 
 def current_values(conn: Connection, table: str, columns: Sequence[str]) -> pd.DataFrame:
-    """``columns`` of every ``nodes`` or ``links`` row, indexed by id (all text)."""
+    """``columns`` of every ``nodes`` or ``links`` row, indexed by id (all text, object dtype).
+
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     current_values(conn, "nodes", ["operator"]).shape
+    (0, 1)
+    """
     key = {"nodes": "node_id", "links": "link_id"}[table]
     allowed = {c.name for c in t.metadata.tables[table].columns}
     if not set(columns) <= allowed:
         raise ValueError(f"unknown columns of {table}: {sorted(set(columns) - allowed)}")
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        cols = list(columns)
-        cur.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}")  # identifiers checked above
-        df = pd.DataFrame.from_records(cur.fetchall(), columns=[key, *cols])
-    finally:
-        cur.close()
-    return df.set_index(key)
+    cols = list(columns)
+    with _gc_paused():  # a million fetched tuples (see _read_table)
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}")  # identifiers checked above
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        values = list(zip(*rows, strict=True)) if rows else [()] * (len(cols) + 1)
+        del rows
+        # object columns, the ids an object index (as known_ids gives them: its hash table
+        # serves validation's reference checks too)
+        index = pd.Index(np.array(values[0], dtype=object), dtype=object, name=key)
+        return pd.DataFrame({c: pd.Series(np.array(v, dtype=object), index=index, dtype=object)
+                             for c, v in zip(cols, values[1:], strict=True)}, index=index, columns=cols)
 
 
 def _record_changes(conn: Connection, table: str, key: str, stage: str, cols: list[str],
@@ -436,11 +480,14 @@ def apply_status(conn: Connection, kind: str, good: pd.DataFrame, sha256: str, *
     ), {"sha": sha256})
     seq = _next_seq(conn)
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*vcols, "seq"))
+    # After _next_seq: concurrent status ingests wait for this one's commit (see there), so an
+    # empty current-state table stays empty but for this insert (one row per key): plain insert.
+    first = conn.exec_driver_sql(f"SELECT 1 FROM {current} LIMIT 1").first() is None
+    upsert = "" if first else (f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
+                               f"WHERE excluded.observed_at >= {current}.observed_at")
     conn.execute(text(
         f"INSERT INTO {current} ({key}, {', '.join(vcols)}, seq) "
-        f"SELECT {key}, {', '.join(vcols)}, :seq FROM {stage} WHERE last_in_file = 1 "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
-        f"WHERE excluded.observed_at >= {current}.observed_at"
+        f"SELECT {key}, {', '.join(vcols)}, :seq FROM {stage} WHERE last_in_file = 1 {upsert}"
     ), {"seq": seq})
     _drop(conn, stage)
 
@@ -587,6 +634,26 @@ def load_state(conn: Connection, tables: tuple[str, ...] = ("nodes", "links", *S
         inventory = load_inventory(conn, cache_dir)
         return {name: inventory[name] if name in inventory else _read_table(conn, name) for name in tables}
     return {name: _read_table(conn, name) for name in tables}
+
+
+def load_links_down(conn: Connection) -> tuple[pd.DataFrame, datetime | None]:
+    """The ``link_status`` rows of the links down, and the newest observation of all its rows.
+
+    A compiled model needs no more of the table (:func:`resilience.api.load_model`): a link
+    with no status row, or any state but ``down``, is up; the other rows only move the newest
+    observation. At 1M sites most of the 1.4M rows are links up, which this does not fetch.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     down, newest = load_links_down(conn)
+    >>> list(down.columns), newest
+    (['link_id', 'observed_at', 'state'], None)
+    """
+    newest = conn.execute(select(func.max(t.link_status.c.observed_at))).scalar_one()
+    return _read_table(conn, "link_status", "state = ?", ("down",)), newest
 
 
 def status_seq(conn: Connection) -> int:

@@ -12,7 +12,10 @@ element states, weights and the node attributes it reads, as numpy arrays. It is
   same node order, the same link order (networkx's ``G.edges(keys=True)`` order, reproduced),
   the same neighbour order in every adjacency row, the same attribute values. It carries the
   graph attributes (``as_of``, ``newest_observed``, ``power_feeds``) in :attr:`CSRGraph.graph`,
-  so :func:`resilience.analysis.snapshot.compute_snapshot` runs on it directly.
+  so :func:`resilience.analysis.snapshot.compute_snapshot` runs on it directly. It is two
+  halves: :func:`compile_inventory` (a :class:`CompiledInventory`: everything that depends on
+  the nodes and links alone, which an SQLite store keeps on disk between processes) and
+  :func:`compile_status` (the state joined onto it).
 
 The searches over it (served, DFS low points, out times) are in
 :mod:`resilience.analysis.traversal`. networkx stays the model for planners' scripts:
@@ -54,6 +57,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from resilience.timestamps import as_utc
 from resilience.topology._adjacency import (
     PositionIndex,
     adjacency_structure,
@@ -77,6 +81,9 @@ __all__ = [
     "NODE_NUMBERS",
     "to_csr",
     "compile_network",
+    "compile_inventory",
+    "compile_status",
+    "CompiledInventory",
     "link_order",
     "group_srlg_codes",
     "adjacency_structure",
@@ -626,19 +633,6 @@ def _text_codes(values: pd.Series, n: int, where: np.ndarray | None = None
     return out, cats
 
 
-def _status_codes(ids: np.ndarray, status_ids: np.ndarray) -> np.ndarray:
-    """Codes of ``ids`` followed by ``status_ids`` in one first-appearance numbering
-    (:func:`pandas.factorize`); status rows listed in ``ids``' order skip the hash lookups.
-
-    >>> _status_codes(np.array(["a", "b"], dtype=object), np.array(["b", "c"], dtype=object)).tolist()
-    [0, 1, 1, 2]
-    """
-    if len(status_ids) == len(ids) and np.array_equal(status_ids, ids):
-        codes = pd.factorize(ids)[0]
-        return np.concatenate([codes, codes])
-    return pd.factorize(np.concatenate([ids, status_ids]))[0]
-
-
 def _distinct_prefix(codes: np.ndarray, k: int) -> bool:
     """The first ``k`` first-appearance codes are ``0..k-1``: those ``k`` values are distinct.
 
@@ -663,6 +657,310 @@ def _last_rows(codes: np.ndarray, limit: int) -> np.ndarray:
     return np.sort(rev[first])
 
 
+@dataclass
+class CompiledInventory:
+    """The inventory half of the compiled model: everything that depends on the nodes and links
+    alone (node and link order, CSR adjacency, labels, numbers, media, shared-risk groups).
+
+    Built by :func:`compile_inventory`; :func:`compile_status` joins a state onto it. It is
+    the part worth keeping between processes: :meth:`to_arrays` and :meth:`from_arrays` give it
+    as flat arrays (numpy, and Arrow for text) and back, which the store keeps beside an SQLite
+    file (:mod:`resilience.store.inventory_cache`).
+
+    Attributes
+    ----------
+    n_inv, n : int
+        Inventory nodes, and all nodes (the inventory's, then the bare endpoints named only by a
+        link).
+    node_ids : pyarrow array (n,)
+        Node ids in node order (text).
+    node_sort : int64 array (n_inv,)
+        The inventory nodes in the order of their ids (a store's status rows often come so).
+    link_row_ids : pyarrow array (m,)
+        Link ids in the inventory's row order (text); ``order`` gives the link order.
+    order, eu, ev, indptr, nbr, eid : int64 arrays
+        Row of each link index, and the link endpoints and adjacency (see :class:`CSRGraph`).
+    codes, categories : dict
+        Inventory labels (``kind``, ``operator``, ``prefecture``, ``municipality``,
+        ``power_feed``) as codes into sorted categories over the ``n`` nodes.
+    names : pyarrow array or object array (n_inv,)
+        The ``name`` of each inventory node (``""`` when missing).
+    numbers : dict
+        ``lat``, ``lon``, ``battery_hours`` as float arrays over the ``n`` nodes.
+    subscribers : int64 array (n_inv,)
+        Subscribers of each inventory node (0 when missing).
+    medium_codes, medium_categories : arrays
+        Each link's medium (in link order) as codes into categories.
+    srlg_names, srlg_ptr, srlg_links
+        :attr:`CSRGraph.srlg_groups`.
+    raw : dict
+        Labels whose values are not all text, as object arrays over the inventory nodes (the
+        graph's dicts hold them as given); empty for a store's inventory. Such an inventory is
+        not kept on disk (:meth:`to_arrays` gives ``None``).
+
+    Example
+    -------
+    >>> inv = compile_inventory([{"node_id": "C", "kind": "core"}, {"node_id": "B"}],
+    ...                         [{"link_id": "L", "a": "B", "b": "X"}])
+    >>> inv.n_inv, inv.n, inv.node_ids.to_pylist(), inv.eu.tolist(), inv.ev.tolist()
+    (2, 3, ['C', 'B', 'X'], [1], [2])
+    >>> again = CompiledInventory.from_arrays(inv.to_arrays())
+    >>> again.node_ids.equals(inv.node_ids), again.categories["kind"].tolist()
+    (True, ['', 'aggregation', 'core'])
+    """
+
+    n_inv: int
+    n: int
+    node_ids: Any
+    node_sort: np.ndarray
+    link_row_ids: Any
+    order: np.ndarray
+    eu: np.ndarray
+    ev: np.ndarray
+    indptr: np.ndarray
+    nbr: np.ndarray
+    eid: np.ndarray
+    codes: dict[str, np.ndarray]
+    categories: dict[str, np.ndarray]
+    names: Any
+    numbers: dict[str, np.ndarray]
+    subscribers: np.ndarray
+    medium_codes: np.ndarray
+    medium_categories: np.ndarray
+    srlg_names: list[Any]
+    srlg_ptr: np.ndarray
+    srlg_links: np.ndarray
+    raw: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def m(self) -> int:
+        """Number of links."""
+        return len(self.order)
+
+    _INT = ("node_sort", "order", "eu", "ev", "indptr", "nbr", "eid", "subscribers", "medium_codes", "srlg_ptr",
+            "srlg_links")
+
+    def to_arrays(self) -> dict[str, Any] | None:
+        """The inventory as named flat arrays (int64 and float64 numpy arrays, Arrow text
+        arrays); ``None`` when it holds values that are not text where text is expected
+        (:attr:`raw`), which flat text arrays cannot give back as they were."""
+        import pyarrow as pa
+
+        def text(values: Any) -> Any:
+            if isinstance(values, pa.Array):
+                return values
+            arr = pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=False)
+            if arr.null_count:
+                raise TypeError("not text")
+            return arr
+
+        if self.raw:
+            return None
+        try:
+            return self._arrays(text)
+        except (TypeError, pa.ArrowTypeError, pa.ArrowInvalid):  # names or groups not all text
+            return None
+
+    def _arrays(self, text: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {name: getattr(self, name) for name in self._INT}
+        out["sizes"] = np.array([self.n_inv, self.n], np.int64)
+        out["node_ids"] = text(self.node_ids)
+        out["link_row_ids"] = text(self.link_row_ids)
+        out["names"] = text(self.names)
+        out["medium_categories"] = text(self.medium_categories)
+        out["srlg_names"] = text(self.srlg_names)
+        for key, codes in self.codes.items():
+            out[f"codes.{key}"] = codes
+            out[f"categories.{key}"] = text(self.categories[key])
+        for key, values in self.numbers.items():
+            out[f"numbers.{key}"] = values
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Any]) -> CompiledInventory:
+        """The inventory from :meth:`to_arrays`' arrays (numpy arrays as given, e.g. read-only
+        views of a memory-mapped file: :func:`compile_status` copies what the model owns)."""
+
+        def objects(a: Any) -> np.ndarray:
+            return np.asarray(a.to_numpy(zero_copy_only=False), dtype=object)
+
+        n_inv, n = (int(x) for x in np.asarray(arrays["sizes"]))
+        m = len(arrays["order"])
+        lengths = {"node_ids": n, "node_sort": n_inv, "names": n_inv, "subscribers": n_inv, "link_row_ids": m, "eu": m,
+                   "ev": m, "medium_codes": m, "indptr": n + 1}
+        if any(len(arrays[k]) != size for k, size in lengths.items()):
+            raise ValueError("arrays of inconsistent lengths")
+        kw: dict[str, Any] = {name: np.asarray(arrays[name], dtype=np.int64) for name in cls._INT}
+        kw["codes"] = {k[6:]: np.asarray(v, dtype=np.int64) for k, v in arrays.items() if k.startswith("codes.")}
+        kw["categories"] = {k: objects(arrays[f"categories.{k}"]) for k in kw["codes"]}
+        kw["numbers"] = {k[8:]: np.asarray(v, dtype=np.float64) for k, v in arrays.items()
+                         if k.startswith("numbers.")}
+        return cls(n_inv=n_inv, n=n, node_ids=arrays["node_ids"], link_row_ids=arrays["link_row_ids"],
+                   names=arrays["names"], medium_categories=objects(arrays["medium_categories"]),
+                   srlg_names=arrays["srlg_names"].to_pylist(), **kw)
+
+
+def _arrow_text(values: Any) -> Any:
+    """A column of ids as one Arrow text array (``large_string``): an Arrow-backed ``str``
+    column as it is, anything else through ``astype(str)``.
+
+    >>> _arrow_text(pd.Series([1, "a"], dtype=object)).to_pylist()
+    ['1', 'a']
+    """
+    import pyarrow as pa
+
+    s = pd.Series(values).reset_index(drop=True)
+    dt = s.dtype
+    if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow" and not s.isna().any():
+        arr = pa.array(s.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.large_string())
+    if s.dtype == object:
+        try:  # text already: no astype pass
+            arr = pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=False)
+            if not arr.null_count:
+                return arr
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+    return pa.array(s.astype(str).to_numpy(dtype=object), type=pa.large_string())
+
+
+def _positions(keys: Any, values: Any, sort: np.ndarray | None = None) -> np.ndarray:
+    """The position in ``keys`` (distinct Arrow text) of each of ``values`` (``-1`` when not
+    there); rows listed in ``keys``' own order, or in the order ``sort`` of ``keys`` (e.g.
+    sorted by id), skip the hash lookups.
+
+    >>> import pyarrow as pa
+    >>> keys = pa.array(["a", "b", "c", "d", "e"], pa.large_string())
+    >>> _positions(keys, pd.Series(["b", "x", "a", "e", "b", "c"])).tolist()
+    [1, -1, 0, 4, 1, 2]
+    >>> _positions(keys, pd.Series(["e"])).tolist(), _positions(keys, pd.Series(["x"])).tolist()
+    ([4], [-1])
+    >>> _positions(keys, pd.Series(["e", "d", "c", "b", "a"]), sort=np.array([4, 3, 2, 1, 0])).tolist()
+    [4, 3, 2, 1, 0]
+    """
+    import pyarrow.compute as pc
+
+    v = _arrow_text(values)
+    if len(v) == len(keys) and v.equals(keys):
+        return np.arange(len(keys), dtype=np.int64)
+    if sort is not None and len(v) == len(sort) == len(keys) and v.equals(keys.take(sort)):
+        return np.asarray(sort, dtype=np.int64).copy()
+    if not len(v):
+        return np.empty(0, np.int64)
+    if 4 * len(v) < len(keys):  # a few rows (e.g. the links down): hash them, not the keys
+        hit = np.flatnonzero(pc.is_in(keys, value_set=v).to_numpy(zero_copy_only=False))
+        at = pc.index_in(v, value_set=keys.take(hit)).fill_null(-1).to_numpy(zero_copy_only=False)
+        at = at.astype(np.int64)
+        return np.where(at >= 0, hit[np.maximum(at, 0)] if len(hit) else -1, -1).astype(np.int64)
+    return pc.index_in(v, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def compile_inventory(nodes: Any, links: Any) -> CompiledInventory | None:
+    """The inventory half of :func:`compile_network` (see :class:`CompiledInventory`).
+
+    Returns ``None`` when a node id or a link id is listed twice (such an inventory goes through
+    ``build_graph``, networkx's merge rules).
+
+    Example
+    -------
+    >>> inv = compile_inventory([{"node_id": "C", "kind": "core"}], [])
+    >>> inv.node_ids.to_pylist(), inv.m
+    (['C'], 0)
+    >>> compile_inventory([{"node_id": "C"}, {"node_id": "C"}], []) is None
+    True
+    """
+    nd = _frame(nodes, ("node_id", "kind", *_NODE_TEXT, "lat", "lon", "subscribers", "battery_hours"))
+    ld = _frame(links, ("link_id", "a", "b", "medium", "capacity_mbps", "srlg"))
+    ids = nd["node_id"].astype(str).reset_index(drop=True)
+    lids = ld["link_id"].astype(str).reset_index(drop=True)
+    n_inv, m = len(ids), len(lids)
+    ids_o = ids.to_numpy(dtype=object)
+
+    # nodes: the inventory's, then endpoints named only by a link, in the order networkx adds
+    # them (bare: no attributes). One hash pass over the ids and the interleaved endpoints:
+    # codes are in first-appearance order, so the inventory ids are distinct exactly when
+    # their codes are 0..n_inv-1.
+    ends = np.empty(2 * m, dtype=object)
+    ends[0::2] = ld["a"].astype(str).to_numpy(dtype=object)
+    ends[1::2] = ld["b"].astype(str).to_numpy(dtype=object)
+    codes, uniq = pd.factorize(np.concatenate([ids_o, ends]))
+    if not (_distinct_prefix(codes, n_inv) and _distinct_prefix(pd.factorize(lids.to_numpy(dtype=object))[0], m)):
+        return None
+    n = int(codes.max()) + 1 if len(codes) else 0
+    ia = codes[n_inv::2].astype(np.int64)
+    ib = codes[n_inv + 1::2].astype(np.int64)
+
+    def inv_col(values: Any, inv_fill: Any) -> pd.Series:
+        """The inventory's values, ``inv_fill`` where missing or empty."""
+        v = pd.Series(values).reset_index(drop=True)
+        text = v if isinstance(v.dtype, pd.StringDtype) else v.astype(object)  # compared natively
+        return v.where(v.notna() & (text != ""), inv_fill)
+
+    def node_col(values: Any, fill: Any) -> pd.Series:
+        """A column over every node: inventory values, ``fill`` for the bare nodes."""
+        v = pd.Series(values).reset_index(drop=True)
+        if n == n_inv:
+            return v
+        return pd.concat([v, pd.Series([fill] * (n - n_inv), dtype=object)], ignore_index=True)
+
+    inv_text = {"kind": inv_col(nd["kind"], "aggregation"), **{c: inv_col(nd[c], "") for c in _NODE_TEXT}}
+    label_codes: dict[str, np.ndarray] = {}
+    label_cats: dict[str, np.ndarray] = {}
+    raw: dict[str, np.ndarray] = {}
+    for key, v in inv_text.items():
+        if key == "name":
+            continue
+        fast = _text_codes(v, n)
+        if fast is not None:  # Arrow text: no object column
+            lc, cats = fast
+        else:
+            col = node_col(v, None)
+            lc, cats = pd.factorize(col.astype(object).where(col.notna(), ""), sort=True)
+            cats = np.asarray(cats, dtype=object)
+        if not all(isinstance(c, str) for c in cats):  # mixed types: as _label_codes does
+            raw[key] = v.astype(object).where(v.notna(), None).to_numpy(dtype=object)
+            full = np.full(n, None, dtype=object)
+            full[:n_inv] = raw[key]
+            lc, cats = _label_codes(full.tolist())
+        label_codes[key] = np.asarray(lc, dtype=np.int64)
+        label_cats[key] = cats
+    numbers = {
+        "lat": pd.to_numeric(node_col(nd["lat"], np.nan), errors="coerce").to_numpy(np.float64),
+        "lon": pd.to_numeric(node_col(nd["lon"], np.nan), errors="coerce").to_numpy(np.float64),
+        "battery_hours": pd.to_numeric(node_col(pd.to_numeric(nd["battery_hours"], errors="coerce")
+                                                .fillna(0.0), np.nan)).to_numpy(np.float64),
+    }
+    subs = pd.to_numeric(nd["subscribers"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    names = inv_text["name"]
+    if isinstance(names.dtype, pd.StringDtype) and names.dtype.storage == "pyarrow":
+        names = _arrow_text(names)  # text kept in Arrow until read
+    else:
+        names = names.to_numpy(dtype=object)
+
+    # links, in networkx's order
+    order, indptr, nbr, eid = link_order(ia, ib, n)
+    medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
+    mcodes, mcats = pd.factorize(medium.astype(str).to_numpy(dtype=object)[order])
+    link, srlg_names = group_srlg_codes(ld["srlg"])
+    at_link = np.empty(m, np.int64)
+    at_link[order] = np.arange(m, dtype=np.int64)
+    sn, sptr, slinks = _srlg_groups_flat(at_link[link], srlg_names)
+    node_ids = _arrow_text(np.asarray(uniq[:n], dtype=object))
+    import pyarrow.compute as pc
+
+    node_sort = pc.sort_indices(node_ids.slice(0, n_inv)).to_numpy().astype(np.int64)
+    return CompiledInventory(
+        n_inv=n_inv, n=n, node_ids=node_ids, node_sort=node_sort, link_row_ids=_arrow_text(lids),
+        order=order, eu=np.minimum(ia, ib)[order], ev=np.maximum(ia, ib)[order],
+        indptr=indptr, nbr=nbr, eid=eid, codes=label_codes, categories=label_cats, names=names,
+        numbers=numbers, subscribers=subs, medium_codes=mcodes.astype(np.int64),
+        medium_categories=np.asarray(mcats, dtype=object), srlg_names=sn, srlg_ptr=sptr,
+        srlg_links=slinks, raw=raw,
+    )
+
+
 def compile_network(
     nodes: Any,
     links: Any,
@@ -673,6 +971,8 @@ def compile_network(
     as_of: datetime | None = None,
     stale_after: timedelta = timedelta(minutes=30),
     weight: str | None = "subscribers",
+    inventory: CompiledInventory | None = None,
+    newest_left_out: datetime | None = None,
 ) -> CSRGraph:
     """The compiled network model straight from inventory and state columns (no networkx).
 
@@ -682,6 +982,13 @@ def compile_network(
         As in :func:`resilience.topology.graph.build_graph`.
     weight : str or None
         Node attribute summed as impact (as in :func:`to_csr`).
+    inventory : CompiledInventory, optional
+        The inventory half already compiled from ``nodes`` and ``links``
+        (:func:`compile_inventory`, e.g. kept on disk): only the state is joined onto it.
+    newest_left_out : datetime, optional
+        The newest observation of status rows left out of the frames because they change
+        nothing but the time (links up: :func:`resilience.store.repo.load_links_down`); it
+        counts in ``newest_observed`` and the default ``as_of`` as if the rows were given.
 
     Returns
     -------
@@ -693,9 +1000,10 @@ def compile_network(
 
     Notes
     -----
-    O(n + m) vectorised column work plus O(m log m) numpy sorts. Inputs with a node id or a
-    link id listed twice go through ``to_csr(build_graph(...))`` (networkx's
-    merge rules).
+    Two halves: :func:`compile_inventory` (O(n + m) vectorised column work plus O(m log m)
+    numpy sorts) and :func:`compile_status` (O(n + m) hash look-ups of the status rows' ids in
+    Arrow). Inputs with a node id or a link id listed twice go through
+    ``to_csr(build_graph(...))`` (networkx's merge rules).
 
     Examples
     --------
@@ -706,46 +1014,56 @@ def compile_network(
     >>> m.node_up.tolist(), m.attrs.label("kind").tolist(), str(m.graph["as_of"])
     ([True, False], ['core', 'aggregation'], '2024-01-01 07:00:00+00:00')
     """
-    nd = _frame(nodes, ("node_id", "kind", *_NODE_TEXT, "lat", "lon", "subscribers", "battery_hours"))
-    ld = _frame(links, ("link_id", "a", "b", "medium", "capacity_mbps", "srlg"))
-    ids = nd["node_id"].astype(str).reset_index(drop=True)
-    lids = ld["link_id"].astype(str).reset_index(drop=True)
-    ns = _frame(node_status, ("node_id", "observed_at", "state", "power", "battery_remaining_min"))
-    ls = _frame(link_status, ("link_id", "observed_at", "state"))
-    ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
-    n_inv, m = len(ids), len(lids)
-    ids_o = ids.to_numpy(dtype=object)
-    lids_o = lids.to_numpy(dtype=object)
-
-    # nodes: the inventory's, then endpoints named only by a link, in the order networkx adds
-    # them (bare: no attributes). One hash pass over the ids, the interleaved endpoints and the
-    # status rows' ids: codes are in first-appearance order, so the inventory ids are distinct
-    # exactly when their codes are 0..n_inv-1, and a status row names an inventory node exactly
-    # when its code is below n_inv (that code is the node's index).
-    ends = np.empty(2 * m, dtype=object)
-    ends[0::2] = ld["a"].astype(str).to_numpy(dtype=object)
-    ends[1::2] = ld["b"].astype(str).to_numpy(dtype=object)
-    ns_o = ns["node_id"].astype(str).to_numpy(dtype=object)
-    same = len(ns_o) == n_inv and np.array_equal(ns_o, ids_o)  # rows in inventory order: no hash
-    codes, uniq = pd.factorize(np.concatenate([ids_o, ends] if same else [ids_o, ends, ns_o]))
-    lcodes = _status_codes(lids_o, ls["link_id"].astype(str).to_numpy(dtype=object))
-    if not (_distinct_prefix(codes, n_inv) and _distinct_prefix(lcodes, m)):
+    inv = inventory if inventory is not None else compile_inventory(nodes, links)
+    if inv is None:
         from resilience.topology.graph import build_graph
 
+        if newest_left_out is not None:
+            raise ValueError("an inventory with an id listed twice needs every status row")
         G = build_graph(nodes, links, node_status, link_status, power_status, as_of=as_of,
                         stale_after=stale_after)
         csr = to_csr(G, weight=weight)
         csr.graph = dict(G.graph)
         return csr
+    return compile_status(inv, node_status, link_status, power_status, as_of=as_of,
+                          stale_after=stale_after, weight=weight, newest_left_out=newest_left_out)
+
+
+def compile_status(
+    inv: CompiledInventory,
+    node_status: Any = None,
+    link_status: Any = None,
+    power_status: Any = None,
+    *,
+    as_of: datetime | None = None,
+    stale_after: timedelta = timedelta(minutes=30),
+    weight: str | None = "subscribers",
+    newest_left_out: datetime | None = None,
+) -> CSRGraph:
+    """The status half of :func:`compile_network`: the state joined onto a compiled inventory
+    (parameters as there).
+
+    Status rows of elements not in the inventory are ignored; an element's last row wins.
+
+    Example
+    -------
+    >>> inv = compile_inventory([{"node_id": "C", "kind": "core"}, {"node_id": "B"}],
+    ...                         [{"link_id": "L", "a": "B", "b": "C"}])
+    >>> m = compile_status(inv, [{"node_id": "B", "state": "down"}], [{"link_id": "L", "state": "down"}])
+    >>> m.node_up.tolist(), m.link_up.tolist(), m.attrs.label("state").tolist()
+    ([True, False], [False], ['', 'down'])
+    """
+    ns = _frame(node_status, ("node_id", "observed_at", "state", "power", "battery_remaining_min"))
+    ls = _frame(link_status, ("link_id", "observed_at", "state"))
+    ps = _frame(power_status, ("power_feed", "observed_at", "state", "expected_restore_at"))
+    n_inv, n, m = inv.n_inv, inv.n, inv.m
     newest = _newest(ns, ls, ps)
+    if newest_left_out is not None:
+        newest = max(t for t in (newest, as_utc(newest_left_out)) if t is not None)
     as_of = _as_of(as_of, newest)
-    n = int(codes[:n_inv + 2 * m].max()) + 1 if n_inv + 2 * m else 0  # status-only ids after
-    node_ids = np.asarray(uniq[:n], dtype=object)
-    ia = codes[n_inv:n_inv + 2 * m:2].astype(np.int64)
-    ib = codes[n_inv + 1:n_inv + 2 * m:2].astype(np.int64)
 
     # node state from the status rows, in node order (no per-row Python); a node's last row wins
-    ns_codes = np.arange(n_inv) if same else codes[n_inv + 2 * m:]
+    ns_codes = _positions(inv.node_ids.slice(0, n_inv), ns["node_id"], inv.node_sort)
     keep = _last_rows(ns_codes, n_inv)
     rows = ns.iloc[keep]
     where = ns_codes[keep]
@@ -758,52 +1076,36 @@ def compile_network(
     has_state = np.zeros(n, bool)
     has_state[where] = True
 
-    def inv_col(values: Any, inv_fill: Any) -> pd.Series:
-        """The inventory's values, ``inv_fill`` where missing or empty."""
-        v = pd.Series(values).reset_index(drop=True)
-        text = v if isinstance(v.dtype, pd.StringDtype) else v.astype(object)  # compared natively
-        return v.where(v.notna() & (text != ""), inv_fill)
-
-    def node_col(values: Any, fill: Any, inv_fill: Any = None) -> pd.Series:
-        """A column over every node: inventory values, ``fill`` for the bare nodes."""
-        v = inv_col(values, inv_fill) if inv_fill is not None else pd.Series(values).reset_index(drop=True)
-        if n == n_inv:
-            return v
-        return pd.concat([v, pd.Series([fill] * (n - n_inv), dtype=object)], ignore_index=True)
-
     def status_col(c: str) -> pd.Series:
         out = pd.Series(np.full(n, None, dtype=object))
         if len(rows):
             out.iloc[where] = rows[c].to_numpy(dtype=object)
         return out
 
-    inv_text = {"kind": inv_col(nd["kind"], "aggregation"), **{c: inv_col(nd[c], "") for c in _NODE_TEXT}}
-    labels: dict[str, pd.Series] = {
-        **{c: node_col(v, None) for c, v in inv_text.items()},
-        "state": status_col("state"),
-        "power": status_col("power"),
-    }
-    numbers = {
-        "lat": pd.to_numeric(node_col(nd["lat"], np.nan), errors="coerce").to_numpy(np.float64),
-        "lon": pd.to_numeric(node_col(nd["lon"], np.nan), errors="coerce").to_numpy(np.float64),
-        "battery_hours": pd.to_numeric(node_col(pd.to_numeric(nd["battery_hours"], errors="coerce")
-                                                .fillna(0.0), np.nan)).to_numpy(np.float64),
-        "battery_remaining_min": pd.to_numeric(status_col("battery_remaining_min"), errors="coerce")
-        .to_numpy(np.float64),
-    }
-    subs = node_col(pd.to_numeric(nd["subscribers"], errors="coerce").fillna(0).astype(np.int64), None)
+    status_labels = ("state", "power")  # object columns only when read (read_node)
+    battery_left = np.full(n, np.nan)
+    if len(rows):
+        battery_left[where] = pd.to_numeric(rows["battery_remaining_min"].reset_index(drop=True),
+                                             errors="coerce").to_numpy(np.float64)
+    subs = inv.subscribers
 
     def read(key: str, default: Any = None) -> np.ndarray:
         """One node attribute as an object array in node order (what the graph's dicts hold)."""
-        if key in labels:
-            col = labels[key].astype(object).where(labels[key].notna(), None).to_numpy(dtype=object)
-            if key in ("state", "power"):
-                return col
-        elif key in numbers:
-            col = np.asarray(numbers[key], dtype=object)
-            col[np.isnan(numbers[key])] = None
+        if key in status_labels:
+            col = status_col(key)
+            return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+        if key in inv.raw:
+            col = np.empty(n, dtype=object)
+            col[:n_inv] = inv.raw[key]
+        elif key in inv.codes:
+            col = inv.categories[key][inv.codes[key]]
+        elif key in inv.numbers or key == "battery_remaining_min":
+            num = battery_left if key == "battery_remaining_min" else inv.numbers[key]
+            col = np.asarray(num, dtype=object)
+            col[np.isnan(num)] = None
         elif key == "subscribers":
-            col = subs.to_numpy(dtype=object)
+            col = np.empty(n, dtype=object)
+            col[:n_inv] = subs.tolist()
         elif key == "fresh":
             col = np.asarray(fresh, dtype=object)
         elif key == "observed_at":
@@ -811,7 +1113,9 @@ def compile_network(
             if has_state.any():
                 col[has_state] = list(pd.to_datetime(obs_us[has_state], unit="us", utc=True))
         elif key == "name":
-            col = labels["name"].to_numpy(dtype=object)
+            col = np.empty(n, dtype=object)
+            names = inv.names
+            col[:n_inv] = names if isinstance(names, np.ndarray) else names.to_numpy(zero_copy_only=False)
         else:
             return np.full(n, default, dtype=object)
         if n > n_inv:  # bare nodes hold nothing
@@ -819,11 +1123,11 @@ def compile_network(
             col[n_inv:] = default
         return col
 
-    node_up = ~(labels["state"] == "down").to_numpy(dtype=bool)
     if weight is None:
         w = np.ones(n, np.float64)
     elif weight == "subscribers":
-        w = pd.to_numeric(subs, errors="coerce").fillna(0).to_numpy(np.float64)
+        w = np.zeros(n, np.float64)
+        w[:n_inv] = subs
     else:
         raw = read(weight, 0)
         try:
@@ -833,45 +1137,53 @@ def compile_network(
         w = np.nan_to_num(w, nan=0.0)
 
     attrs = NodeAttributes([], read=read)
-    for key, col in labels.items():
-        if key == "name":
-            continue
-        fast = _text_codes(rows[key], n, where) if key in ("state", "power") else _text_codes(inv_text[key], n)
+    for key, codes in inv.codes.items():
+        dict.__setitem__(attrs.codes, key, codes.copy())
+        dict.__setitem__(attrs.categories, key, inv.categories[key])
+    for key in status_labels:
+        fast = _text_codes(rows[key], n, where)
         if fast is not None:  # Arrow text: no object column
             lc, cats = fast
         else:
+            col = status_col(key)
             lc, cats = pd.factorize(col.astype(object).where(col.notna(), ""), sort=True)
             cats = np.asarray(cats, dtype=object)
         if not all(isinstance(c, str) for c in cats):  # mixed types: as _label_codes does
             lc, cats = _label_codes(read(key).tolist())
         dict.__setitem__(attrs.codes, key, np.asarray(lc, dtype=np.int64))
         dict.__setitem__(attrs.categories, key, cats)
-    for key, col in numbers.items():
+    for key, col in inv.numbers.items():
         dict.__setitem__(attrs.numbers, key, np.array(col, dtype=np.float64))
+    dict.__setitem__(attrs.numbers, "battery_remaining_min", battery_left.copy())
+    down = np.flatnonzero(attrs.categories["state"] == "down")
+    node_up = attrs.codes["state"] != down[0] if len(down) else np.ones(n, bool)
     attrs._observed = obs_us
     attrs._fresh = fresh
 
-    # links, in networkx's order
-    order, indptr, nbr, eid = link_order(ia, ib, n)
-    link_ids = lids.to_numpy(dtype=object)[order]
+    # links: state by row, then in networkx's order
+    lrow = _positions(inv.link_row_ids, ls["link_id"])
     lstate = np.full(m, "up", dtype=object)  # no status received: up
-    lkeep = _last_rows(lcodes[m:], m)
+    lkeep = _last_rows(lrow, m)
     if len(lkeep):
         lst = ls["state"].iloc[lkeep]
-        lstate[lcodes[m:][lkeep]] = lst.astype(object).where(lst.notna(), "up").to_numpy(dtype=object)
+        lstate[lrow[lkeep]] = lst.astype(object).where(lst.notna(), "up").to_numpy(dtype=object)
+    order = inv.order
     lstate = lstate[order]
-    medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
-    roots = np.flatnonzero((labels["kind"] == "core").to_numpy(dtype=bool)).astype(np.int64)
-    csr_nodes = node_ids.tolist()
+    kind = inv.categories["kind"]
+    core = np.flatnonzero(kind == "core")
+    roots = (np.flatnonzero(inv.codes["kind"] == core[0]) if len(core) else np.empty(0)).astype(np.int64)
+    if "kind" in inv.raw:
+        roots = np.flatnonzero(read("kind") == "core").astype(np.int64)
+    csr_nodes = inv.node_ids.to_pylist()
     csr = CSRGraph(
         nodes=csr_nodes,
-        links=link_ids.tolist(),
+        links=inv.link_row_ids.take(order).to_pylist(),
         node_index=PositionIndex(csr_nodes),
-        eu=np.minimum(ia, ib)[order],
-        ev=np.maximum(ia, ib)[order],
-        indptr=indptr,
-        nbr=nbr,
-        eid=eid,
+        eu=inv.eu.copy(),
+        ev=inv.ev.copy(),
+        indptr=inv.indptr.copy(),
+        nbr=inv.nbr.copy(),
+        eid=inv.eid.copy(),
         node_up=node_up,
         link_up=lstate != "down",
         roots=roots,
@@ -881,11 +1193,11 @@ def compile_network(
     )
     csr.graph = {"as_of": as_of, "newest_observed": newest, "power_feeds": _power_feeds(ps)}
     csr._attrs = attrs
-    csr.__dict__["link_medium"] = medium.astype(str).to_numpy(dtype=object)[order]  # cached
-    link, names = group_srlg_codes(ld["srlg"])
-    at_link = np.empty(m, np.int64)
-    at_link[order] = np.arange(m, dtype=np.int64)
-    csr._srlg_groups = _srlg_groups_flat(at_link[link], names)
+    csr.__dict__["link_medium"] = inv.medium_categories[inv.medium_codes]  # cached
+    ptr, slinks = inv.srlg_ptr.copy(), inv.srlg_links.copy()
+    ptr.flags.writeable = False
+    slinks.flags.writeable = False
+    csr._srlg_groups = (list(inv.srlg_names), ptr, slinks)
     return csr
 
 
