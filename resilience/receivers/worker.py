@@ -390,8 +390,9 @@ class Worker:
     # --- the loop -------------------------------------------------------------------------
     @staticmethod
     def warm_up() -> None:
-        """Load the validation machinery once (its first use costs seconds: Great Expectations),
-        so that the first events are not the slow ones."""
+        """Load the validation machinery once (pandas and the typed checks; a receiver batch is
+        under ``validation_gx_min_rows``, so Great Expectations is not loaded), so that the first
+        events are not the slow ones."""
         import numpy as np
         import pandas as pd
 
