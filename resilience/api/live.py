@@ -32,6 +32,7 @@ from resilience.settings import load_settings
 
 if TYPE_CHECKING:  # numba and networkx stay out of the CLI's start-up
     from resilience.topology.compiled import CSRGraph
+    from resilience.topology.snapshot import Snapshot
 
 __all__ = ["LiveModel"]
 
@@ -51,6 +52,8 @@ class LiveModel:
         self._inventory: tuple | None = None
         self._seq = 0
         self.reused = False  # the last analyze() found the pipeline's snapshot of this change
+        self._stored: Snapshot | None = None  # the last snapshot stored here (its elements are
+        # compared with the next one's instead of reading the stored rows back)
 
     def refresh(self) -> str:
         """Bring the model up to date: ``'rebuilt'``, ``'updated'`` or ``'unchanged'``."""
@@ -93,9 +96,12 @@ class LiveModel:
         :func:`~resilience.api.snapshots.store_snapshot` as :func:`resilience.api.analyze`'s.
         """
         mark = change_mark(self.db_url)  # before the state: it holds at least this
+        stored = self._stored
         self.refresh()
         found = covering_snapshot(mark, db_url=self.db_url)
         self.reused = found is not None
         if found is not None:
             return found
-        return store_snapshot(self.model, mark, db_url=self.db_url, top_n=top_n).id
+        self._stored = store_snapshot(self.model, mark, db_url=self.db_url, top_n=top_n,
+                                      previous=stored)
+        return self._stored.id

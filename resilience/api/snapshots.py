@@ -174,9 +174,13 @@ def store_snapshot(
     db_url: str | None = None,
     top_n: int | None = None,
     csr: CSRGraph | None = None,
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """Compute the snapshot of ``model`` and store it in one transaction, filed under the change
     mark ``mark`` read before the model's state (:func:`change_mark`); return it (``id`` set).
+
+    ``previous``, a snapshot this process stored before, spares reading the stored elements to
+    find the unchanged ones (:func:`resilience.store.snapshots.write_snapshot`).
 
     ``model`` is the store's compiled model (:func:`resilience.api.load_model`) or a networkx
     graph with its compiled view ``csr`` (the watch's in-memory model). Settings give
@@ -197,7 +201,8 @@ def store_snapshot(
     snap = compute_snapshot(model, top_n=top_n or s.top_n, hours=s.forecast_hours,
                             stale_after=timedelta(minutes=s.stale_after_minutes), csr=csr)
     snap.summary["change_mark"] = mark  # one snapshot per change: analyze_once
-    write_snapshot(engine(db_url), snap, keep=s.snapshots_kept)
+    before = None if previous is None or previous.id is None else (previous.id, previous.elements)
+    write_snapshot(engine(db_url), snap, keep=s.snapshots_kept, previous=before)
     return snap
 
 

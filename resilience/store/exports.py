@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from resilience.store import tables as t
+from resilience.store.snapshots import elements_in
 from resilience.timestamps import as_utc
 
 __all__ = ["operator_extract", "operators"]
@@ -37,12 +38,13 @@ def operators(conn: Connection) -> list[str]:
     return sorted(o for o in ops if o)
 
 
-def _rows(conn: Connection, table: Table, snapshot_id: int, operator: str, order: list) -> list[dict[str, Any]]:
-    """One operator's rows of a snapshot table, ``snapshot_id`` left out, times as ISO text."""
-    q = select(table).where(table.c.snapshot_id == snapshot_id, table.c.operator == operator).order_by(*order)
+def _rows(conn: Connection, table: Table, in_snapshot: Any, operator: str, order: list) -> list[dict[str, Any]]:
+    """One operator's rows of a snapshot table (those ``in_snapshot``), ``snapshot_id`` (and
+    ``until_snapshot_id``) left out, times as ISO text."""
+    q = select(table).where(in_snapshot, table.c.operator == operator).order_by(*order)
     out = []
     for row in conn.execute(q).mappings():
-        d = {k: v for k, v in row.items() if k != "snapshot_id"}
+        d = {k: v for k, v in row.items() if k not in ("snapshot_id", "until_snapshot_id")}
         out.append({k: (v.isoformat() if isinstance(v, datetime | date) else v) for k, v in d.items()})
     return out
 
@@ -68,6 +70,7 @@ def operator_extract(conn: Connection, snapshot_id: int, operator: str) -> dict[
         "snapshot_id": snapshot_id,
         "as_of": as_utc(snap["as_of"]).isoformat(),
         "operator": operator,
-        "spofs": _rows(conn, el, snapshot_id, operator, [el.c.subscribers_lost.desc(), el.c.element_id]),
-        "nodes_out": _rows(conn, out, snapshot_id, operator, [out.c.node_id]),
+        "spofs": _rows(conn, el, elements_in(snapshot_id), operator,
+                       [el.c.subscribers_lost.desc(), el.c.element_type, el.c.element_id]),
+        "nodes_out": _rows(conn, out, out.c.snapshot_id == snapshot_id, operator, [out.c.node_id]),
     }

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, Row, desc, event, func, select, text
+from sqlalchemy import Connection, Engine, Row, desc, event, func, select, text, union_all
 from sqlalchemy.engine import make_url
 
 from resilience.errors import BadInput, StoreError
@@ -167,10 +167,18 @@ class SnapshotReads:
         """The ``n`` single points of failure with the largest blast radius (subscribers, then
         nodes lost; ties by type and id)."""
         e = t.snapshot_elements
-        return list(self.conn.execute(
-            select(e).where(e.c.snapshot_id == snapshot_id)
-            .order_by(desc(e.c.subscribers_lost), desc(e.c.nodes_lost), e.c.element_type, e.c.element_id)
-            .limit(n)))
+        cols = [c for c in e.c if c.name != "until_snapshot_id"]
+
+        def order(c: Any) -> tuple:
+            return desc(c.subscribers_lost), desc(c.nodes_lost), c.element_type, c.element_id
+
+        # the rows still open, then those closed after it (none for the newest snapshot): each
+        # part read in the order of the index (until_snapshot_id, subscribers_lost), n at most
+        parts = [select(*cols).where(e.c.snapshot_id <= snapshot_id, part).order_by(*order(e.c))
+                 .limit(n).subquery()
+                 for part in (e.c.until_snapshot_id.is_(None), e.c.until_snapshot_id > snapshot_id)]
+        both = union_all(*(select(p) for p in parts)).subquery()
+        return list(self.conn.execute(select(both).order_by(*order(both.c)).limit(n)))
 
     def top_shared_risk_groups(self, snapshot_id: int, n: int) -> list[Row]:
         """The ``n`` shared-risk groups that cut the most (only groups that cut any node)."""

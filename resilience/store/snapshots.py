@@ -14,6 +14,11 @@ the same :class:`~resilience.topology.snapshot.Snapshot` that :func:`write_snaps
 A snapshot is written in one transaction, so readers keep seeing the previous one until it
 commits; older snapshots beyond ``keep`` are pruned in the same transaction.
 
+A row of ``snapshot_elements`` is stored once for the run of snapshots it stays the same in: it
+belongs to every snapshot ``sid`` with ``snapshot_id <= sid`` and (``until_snapshot_id`` NULL or
+``> sid``) (:func:`elements_in`). A write closes the open rows that changed or vanished and
+inserts only the new and changed ones.
+
 Example
 -------
 >>> import networkx as nx
@@ -33,11 +38,26 @@ import json
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, desc, func, select
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    desc,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.sql.elements import ColumnElement
 
-from resilience.store.repo import bulk_insert
+from resilience.store.repo import _read_table, bulk_insert
 from resilience.store.tables import (
     snapshot_aggregates,
     snapshot_elements,
@@ -60,6 +80,7 @@ from resilience.topology.snapshot import (
 
 __all__ = [
     "write_snapshot",
+    "elements_in",
     "latest_snapshot",
     "read_snapshot",
     "previous_complete_snapshot_id",
@@ -92,8 +113,99 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) -> int:
+def elements_in(snapshot_id: int) -> ColumnElement[bool]:
+    """The condition on ``snapshot_elements`` rows that belong to snapshot ``snapshot_id``.
+
+    Example
+    -------
+    >>> print(elements_in(7))  # doctest: +NORMALIZE_WHITESPACE
+    snapshot_elements.snapshot_id <= :snapshot_id_1 AND (snapshot_elements.until_snapshot_id IS NULL
+    OR snapshot_elements.until_snapshot_id > :until_snapshot_id_1)
+    """
+    e = snapshot_elements.c
+    return and_(e.snapshot_id <= snapshot_id,
+                or_(e.until_snapshot_id.is_(None), e.until_snapshot_id > snapshot_id))
+
+
+_KEY = ["element_type", "element_id"]
+# the keys of the open rows a write closes (dropped at the end of the write, or its rollback)
+_CLOSED = Table("snapshot_elements_closed", MetaData(), Column("element_type", String(8)),
+                Column("element_id", String(128)), prefixes=["TEMPORARY"],
+                postgresql_on_commit="DROP")
+
+
+def _same_rows(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray | None:
+    """For each row of ``old`` then ``new``: is the same row (every column equal, missing values
+    equal) in the other frame? ``None`` when an (element_type, element_id) is twice in one.
+
+    Example
+    -------
+    >>> old = pd.DataFrame({"element_type": ["node", "link"], "element_id": ["A", "A"], "n": [1, 2]})
+    >>> new = pd.DataFrame({"element_type": ["link", "node"], "element_id": ["A", "B"], "n": [2, 1]})
+    >>> _same_rows(old, new).tolist()
+    [False, True, True, False]
+    """
+    n = len(old)
+    key = np.zeros(n + len(new), dtype=np.int64)
+    for c in _KEY:  # the key's codes, dense
+        codes, uniques = pd.factorize(pd.concat([old[c], new[c]], ignore_index=True), use_na_sentinel=False)
+        key = pd.factorize(key * (len(uniques) + 1) + codes)[0]
+    if pd.Series(key[:n]).duplicated().any() or pd.Series(key[n:]).duplicated().any():
+        return None
+    where = np.full(int(key.max(initial=0)) + 1, -1, dtype=np.int64)
+    where[key[:n]] = np.arange(n)
+    match = where[key[n:]]  # the old row of each new row's key, -1: none
+    has = np.flatnonzero(match >= 0)
+    equal = np.ones(len(has), dtype=bool)
+    for c in old.columns.difference(_KEY):
+        a = old[c].take(match[has]).reset_index(drop=True)
+        b = new[c].take(has).reset_index(drop=True)
+        equal &= ((a == b).fillna(False) | (a.isna() & b.isna())).to_numpy(dtype=bool)
+    same_new = np.zeros(len(new), dtype=bool)
+    same_new[has[equal]] = True
+    same_old = np.zeros(n, dtype=bool)
+    same_old[match[has[equal]]] = True
+    return np.concatenate([same_old, same_new])
+
+
+def _write_elements(conn: Connection, sid: int, elements: pd.DataFrame | None,
+                    previous: tuple[int, pd.DataFrame] | None) -> None:
+    """Store snapshot ``sid``'s elements: close the open rows that changed or vanished (their
+    ``until_snapshot_id`` becomes ``sid``), insert the new and changed rows as open ones.
+
+    The open rows are the rows of the newest snapshot before ``sid``: ``previous`` (that
+    snapshot's id and elements, as the watch keeps them) when it is still the newest, else read.
+    """
+    new = _child_frame(elements, ELEMENT_COLUMNS, sid).drop(columns="snapshot_id")
+    e = snapshot_elements.c
+    newest = conn.execute(select(func.max(snapshots.c.id)).where(snapshots.c.id < sid)).scalar()
+    if previous is not None and newest is not None and previous[0] == newest:
+        old = _child_frame(previous[1], ELEMENT_COLUMNS, 0).drop(columns="snapshot_id")
+    else:
+        old = _read_table(conn, snapshot_elements.name, "until_snapshot_id IS NULL")[ELEMENT_COLUMNS]
+    same = _same_rows(old, new) if len(old) else None
+    if same is not None:  # a row in both (every column equal) stays as it is
+        gone, new = old[~same[: len(old)]], new[~same[len(old):]]
+        if len(gone):  # one UPDATE driven by the keys, through a temporary table
+            _CLOSED.create(conn)
+            bulk_insert(conn, _CLOSED.name, gone[_KEY])
+            closed = select(_CLOSED.c.element_type, _CLOSED.c.element_id)
+            conn.execute(snapshot_elements.update()
+                         .where(e.until_snapshot_id.is_(None), tuple_(e.element_type, e.element_id).in_(closed))
+                         .values(until_snapshot_id=sid))
+            _CLOSED.drop(conn)
+    elif len(old):
+        conn.execute(snapshot_elements.update().where(e.until_snapshot_id.is_(None))
+                     .values(until_snapshot_id=sid))
+    new.insert(0, "snapshot_id", sid)
+    bulk_insert(conn, snapshot_elements.name, new)  # until_snapshot_id NULL: open
+
+
+def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP,
+                   previous: tuple[int, pd.DataFrame] | None = None) -> int:
     """Insert a snapshot and its rows in one transaction; then keep the newest ``keep`` snapshots.
+
+    Element rows that did not change since the newest stored snapshot are not written again.
 
     Parameters
     ----------
@@ -103,6 +215,9 @@ def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) 
         From :func:`~resilience.analysis.snapshot.compute_snapshot`.
     keep : int
         Snapshots kept after this one is added (older ones and their rows are deleted).
+    previous : tuple of (int, pandas.DataFrame), optional
+        The id and ``elements`` of a snapshot this process stored before: when it is still the
+        newest, its elements are compared with the new ones instead of reading the stored rows.
 
     Returns
     -------
@@ -110,6 +225,9 @@ def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) 
         The new ``snapshots.id`` (also set on ``snap.id``).
     """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # one writer at a time, ids in commit order (SQLite's
+            # writer holds the database lock from its insert on)
+            conn.execute(text("LOCK TABLE snapshot_elements IN SHARE ROW EXCLUSIVE MODE"))
         res = conn.execute(
             snapshots.insert().values(
                 created_at=snap.created_at,
@@ -124,8 +242,8 @@ def write_snapshot(engine: Engine, snap: Snapshot, *, keep: int = DEFAULT_KEEP) 
             )
         )
         sid = int(res.inserted_primary_key[0])
+        _write_elements(conn, sid, snap.elements, previous)
         for table, frame in (
-            (snapshot_elements, _child_frame(snap.elements, ELEMENT_COLUMNS, sid)),
             (snapshot_srlgs, _child_frame(snap.srlgs, SRLG_COLUMNS, sid)),
             (snapshot_nodes_out, _child_frame(snap.nodes_out, NODES_OUT_COLUMNS, sid)),
             (snapshot_aggregates, _child_frame(snap.aggregates, AGGREGATE_COLUMNS, sid)),
@@ -145,15 +263,20 @@ def _prune(conn: Connection, keep: int) -> None:
         r[0]
         for r in conn.execute(select(snapshots.c.id).order_by(desc(snapshots.c.id)).offset(keep))
     ]
-    if not ids:
-        return
-    for t in _CHILDREN:
-        conn.execute(delete(t).where(t.c.snapshot_id.in_(ids)))
-    conn.execute(delete(snapshots).where(snapshots.c.id.in_(ids)))
+    if ids:
+        for t in _CHILDREN[1:]:
+            conn.execute(delete(t).where(t.c.snapshot_id.in_(ids)))
+        conn.execute(delete(snapshots).where(snapshots.c.id.in_(ids)))
+    # element rows no kept snapshot sees (rows still seen stay, even if their first one is gone)
+    oldest = conn.execute(select(func.min(snapshots.c.id))).scalar()
+    e = snapshot_elements.c
+    gone = delete(snapshot_elements)
+    conn.execute(gone if oldest is None else gone.where(e.until_snapshot_id <= oldest))
 
 
-def _frame(conn: Connection, table: Any, sid: int, cols: list[str], order: Any = None) -> pd.DataFrame:
-    q = select(*[table.c[c] for c in cols]).where(table.c.snapshot_id == sid)
+def _frame(conn: Connection, table: Any, cols: list[str], where: Any, order: Any = None) -> pd.DataFrame:
+    q = select(*[table.c[c] for c in cols]).where(where)
+
     if order is not None:
         q = q.order_by(*order)
     rows = conn.execute(q).all()
@@ -171,21 +294,23 @@ def read_snapshot(engine: Engine, snapshot_id: int) -> Snapshot | None:
         elements = _frame(
             conn,
             snapshot_elements,
-            sid,
             ELEMENT_COLUMNS,
+            elements_in(sid),
             order=(desc(el.subscribers_lost), desc(el.nodes_lost), el.element_type, el.element_id),
         )
         srlgs = _frame(
             conn,
             snapshot_srlgs,
-            sid,
             SRLG_COLUMNS,
+            snapshot_srlgs.c.snapshot_id == sid,
             order=(desc(snapshot_srlgs.c.subscribers_lost), snapshot_srlgs.c.srlg),
         )
         nodes_out = _frame(
-            conn, snapshot_nodes_out, sid, NODES_OUT_COLUMNS, order=(snapshot_nodes_out.c.node_id,)
+            conn, snapshot_nodes_out, NODES_OUT_COLUMNS, snapshot_nodes_out.c.snapshot_id == sid,
+            order=(snapshot_nodes_out.c.node_id,)
         )
-        aggregates = _frame(conn, snapshot_aggregates, sid, AGGREGATE_COLUMNS)
+        aggregates = _frame(conn, snapshot_aggregates, AGGREGATE_COLUMNS,
+                            snapshot_aggregates.c.snapshot_id == sid)
     for frame, df in ((ELEMENTS, elements), (SRLGS, srlgs), (NODES_OUT, nodes_out),
                       (AGGREGATES, aggregates)):
         frame.typed(df)  # the contract's column types, whatever the driver handed back

@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     DDL,
@@ -339,8 +340,22 @@ def _snapshot_table(frame: SnapshotFrame, *indexes: Index,
     )
 
 
-snapshot_elements = _snapshot_table(
-    ELEMENTS, Index("ix_snapshot_elements_snap_subs", "snapshot_id", "subscribers_lost"))
+def _one_snapshot(context: Any) -> int:
+    """``until_snapshot_id`` of a row inserted without one: it belongs to its snapshot only."""
+    return int(context.get_current_parameters()["snapshot_id"]) + 1
+
+
+# A row of snapshot_elements belongs to every snapshot ``sid`` with ``snapshot_id <= sid`` and
+# (``until_snapshot_id`` NULL or ``> sid``): an unchanged single point of failure is stored once
+# for the snapshots it stays the same in (resilience.store.snapshots.write_snapshot). Open rows
+# (NULL) belong to the newest snapshot; at most one open row per (element_type, element_id).
+snapshot_elements = _snapshot_table(ELEMENTS)
+snapshot_elements.append_column(
+    Column("until_snapshot_id", Integer, nullable=True, default=_one_snapshot))
+Index("ix_snapshot_elements_until_subs", snapshot_elements.c.until_snapshot_id,
+      snapshot_elements.c.subscribers_lost)
+Index("ix_snapshot_elements_key", snapshot_elements.c.element_type, snapshot_elements.c.element_id,
+      snapshot_elements.c.until_snapshot_id)
 # hidden_nodes / hidden_subscribers came with migration 0004: rows older than it read 0.
 snapshot_srlgs = _snapshot_table(
     SRLGS, Index("ix_snapshot_srlgs_snap", "snapshot_id"),

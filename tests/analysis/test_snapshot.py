@@ -15,7 +15,7 @@ from resilience.analysis.snapshot import (
     NODES_OUT_COLUMNS,
     compute_snapshot,
 )
-from resilience.store.snapshots import latest_snapshot, write_snapshot
+from resilience.store.snapshots import latest_snapshot, read_snapshot, write_snapshot
 from resilience.store.tables import metadata, snapshot_elements, snapshots
 from resilience.topology.graph import build_graph
 
@@ -119,8 +119,15 @@ def test_store_round_trip_and_prune(tmp_path):
     )
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(snapshots)).scalar() == 3
-        kept = {r[0] for r in c.execute(select(snapshot_elements.c.snapshot_id).distinct())}
-    assert kept == set(ids[-3:])
+        # the same elements five times: stored once, open, first seen in a pruned snapshot
+        rows = c.execute(select(snapshot_elements.c.snapshot_id,
+                                snapshot_elements.c.until_snapshot_id)).all()
+    assert len(rows) == len(snap.elements) and {r[1] for r in rows} == {None}
+    assert {r[0] for r in rows} == {ids[0]}
+    for sid in ids[-3:]:  # every kept snapshot reads the elements written for it
+        pd.testing.assert_frame_equal(snap.elements.reset_index(drop=True),
+                                      read_snapshot(engine, sid).elements, check_dtype=False)
+    assert read_snapshot(engine, ids[0]) is None
 
 
 def test_failed_write_leaves_previous_snapshot(tmp_path):

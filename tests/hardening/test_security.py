@@ -69,6 +69,8 @@ ALLOWED = {
         # inventory change history and re-reads: column lists / conditions built from the
         # fixed type dicts, a counter-made temp table name, a fixed ON COMMIT clause
         "changed", "on_commit", "pairs", "selects", "dedupe",
+        # a first load's plain INSERT, else the ON CONFLICT clause built from the two above
+        "upsert",
     },
 }
 _SQL_CALLS = {"execute", "exec_driver_sql", "executemany", "text", "copy", "executescript"}
