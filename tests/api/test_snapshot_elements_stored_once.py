@@ -140,6 +140,38 @@ def test_an_update_stores_only_the_changed_rows(engine):
                                   check_dtype=False)
 
 
+def test_a_first_snapshot_into_an_empty_table_rebuilds_the_indexes(engine, monkeypatch):
+    """The first write builds the table's indexes after its rows (sorted, not row by row); the
+    indexes are back and serve the next write, which stores only the changed rows."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from resilience.store import snapshots
+
+    monkeypatch.setattr(snapshots, "_REBUILD_FROM", 100)
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    record = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        base = _elements(200, ties=False)
+        first = write_snapshot(engine, _snapshot(base, 0))
+        dropped = [s for s in statements if s.strip().upper().startswith("DROP INDEX")]
+        statements.clear()
+        update = base.copy()
+        update.loc[:4, "subscribers_lost"] += 1
+        second = write_snapshot(engine, _snapshot(update, 1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(dropped) == len(t.snapshot_elements.indexes)  # the first write rebuilt them
+    assert not [s for s in statements if "DROP INDEX" in s.upper()]  # the next one did not
+    names = {ix["name"] for ix in sa_inspect(engine).get_indexes("snapshot_elements")}
+    assert names == {ix.name for ix in t.snapshot_elements.indexes}
+    for sid, frame in ((first, base), (second, update)):
+        pd.testing.assert_frame_equal(_sorted(read_snapshot(engine, sid).elements), _sorted(frame),
+                                      check_dtype=False)
+
+
 def test_rows_inserted_without_a_range_belong_to_their_snapshot_only(engine):
     """Rows written directly (as before ranges existed) get ``until_snapshot_id = snapshot_id + 1``."""
     a = write_snapshot(engine, _snapshot(ELEMENTS.empty(), 0))
