@@ -105,7 +105,7 @@ def run_cycle(url: str, paths: dict, updates: list[Path], st: Stages) -> list[fl
         with st.stage(f"1% status update #{i}: re-analyse + store"):
             assert live.refresh() == "updated"
             live.analyze()
-        totals.append(st.rows[-1][1] + st.rows[-2][1])
+        totals.append(st.rows[-1][1])  # what the watch does: read the changes, analyse, store
     del live  # the comparison runs alone, as an Airflow task would
     gc.collect()
     with st.stage("  for comparison: resilience analyze in one go (load, compile, analyse, write)"):
@@ -167,12 +167,13 @@ def main() -> None:
         total, peak = sum(r[1] for r in cycle), max(r[2] for r in st.rows if not r[0].startswith("  for"))
         upd = statistics.median(totals)
         table.add_row("[b]whole cycle (ingest → exporter)", f"[b]{total:.1f}", f"[b]{peak:.2f}")
-        table.add_row("[b]1% update re-analysed (median of 3)", f"[b]{upd:.1f}", "")
+        table.add_row("[b]1% update re-analysed + stored (median of 3)", f"[b]{upd:.1f}", "")
         console.print(table)
+        limit = 40 if label == "PostgreSQL" else 30  # issue 16's targets
         console.print(
-            f"targets: cycle < 120 s: {'met' if total < 120 else 'MISSED'}; peak < 8 GiB: "
-            f"{'met' if peak < 8 else 'MISSED'}; 1% update < 10 s: {'met' if upd < 10 else 'MISSED'} "
-            f"(each: {', '.join(f'{t:.1f}' for t in totals)} s)"
+            f"targets: cycle < {limit} s: {'met' if total < limit else 'MISSED'}; peak < 3 GiB: "
+            f"{'met' if peak < 3 else 'MISSED'}; 1% update of the watch < 3 s: "
+            f"{'met' if upd < 3 else 'MISSED'} (each: {', '.join(f'{t:.1f}' for t in totals)} s)"
         )
 
 
