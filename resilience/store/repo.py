@@ -260,23 +260,42 @@ def _upsert(conn: Connection, table: str, key: str, frame: pd.DataFrame, types: 
     if not first:
         _record_changes(conn, table, key, stage, cols, origin, sha256)
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
-    # Into an empty table, the secondary indexes (links: a, b) are built once after the rows,
-    # by sorting, rather than entry by entry in random order (in this transaction: all or nothing).
-    rebuild = list(t.metadata.tables[table].indexes) if first and len(frame) >= _REBUILD_FROM else []
-    for ix in rebuild:
-        ix.drop(conn)
     # distinct new keys into an empty table: a plain insert (PostgreSQL's ON CONFLICT path
     # costs a speculative insertion per row)
     upsert = "" if first and frame[key].is_unique else f"ON CONFLICT ({key}) DO UPDATE SET {updates} {where}"
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} WHERE true {upsert}"
-    )
-    for ix in rebuild:
-        ix.create(conn)
+    with indexes_built_after(conn, t.metadata.tables[table], len(frame), empty=first):
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} WHERE true {upsert}"
+        )
     _drop(conn, stage)
 
 
 _REBUILD_FROM = 10_000  # rows loaded into an empty table from which its indexes are rebuilt
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, table: Any, rows: int, *, empty: bool) -> Iterator[None]:
+    """Around a load of ``rows`` rows into ``table``: when the table is ``empty`` (and stays so
+    for other writers: the caller holds it) and the load is large, its indexes are dropped and
+    built once after the rows, by sorting, rather than entry by entry in random key order (2.0 s
+    instead of 4.4 s for 770k snapshot rows on SQLite). All in the caller's transaction.
+
+    Example
+    -------
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.begin() as conn, indexes_built_after(conn, t.links, 0, empty=True):
+    ...     pass  # a small load keeps the indexes as they are
+    >>> sorted(ix.name for ix in t.links.indexes) == sorted(
+    ...     i["name"] for i in __import__("sqlalchemy").inspect(engine).get_indexes("links"))
+    True
+    """
+    rebuild = list(table.indexes) if empty and rows >= _REBUILD_FROM else []
+    for ix in rebuild:
+        ix.drop(conn)
+    yield
+    for ix in rebuild:
+        ix.create(conn)
 
 
 def _empty_for_load(conn: Connection, table: str) -> bool:

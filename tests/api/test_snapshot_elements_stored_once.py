@@ -145,9 +145,9 @@ def test_a_first_snapshot_into_an_empty_table_rebuilds_the_indexes(engine, monke
     indexes are back and serve the next write, which stores only the changed rows."""
     from sqlalchemy import inspect as sa_inspect
 
-    from resilience.store import snapshots
+    from resilience.store import repo
 
-    monkeypatch.setattr(snapshots, "_REBUILD_FROM", 100)
+    monkeypatch.setattr(repo, "_REBUILD_FROM", 100)
     statements: list[str] = []
     from sqlalchemy import event
 
