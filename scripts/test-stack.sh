@@ -64,6 +64,12 @@ cleanup() {
     if [ "$rc" != 0 ]; then
       log "state of the stack at the failure:"
       compose ps 2>&1 | sed 's/^/  /'
+      # the logs of every container that stopped with an error (e.g. airflow-init)
+      for c in $("$DOCKER" ps -a --filter "label=com.docker.compose.project=$project" \
+                   --format '{{.Names}} {{.Status}}' | awk '/Exited \([1-9]/ {print $1}'); do
+        echo "----- logs of $c -----" >&2
+        "$DOCKER" logs --tail 60 "$c" 2>&1 | sed 's/^/  /' >&2 || true
+      done
     fi
     log "docker-compose down -v"
     compose down -v --remove-orphans --timeout 30 >"$run/down.log" 2>&1 || cat "$run/down.log" >&2
