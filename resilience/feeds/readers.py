@@ -167,6 +167,16 @@ class _LineMeter:
                         "RESILIENCE_MAX_RECORD_BYTES): not a CSV or JSON Lines feed line", line=line)
 
     def feed(self, chunk: bytes) -> None:
+        if not self.cr_at_end and b"\r" not in chunk:  # LF line ends only: the lines between the
+            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")  # first and last LF fit in the limit
+            if first >= 0 and last - first - 1 <= self.limit:
+                if self.current + first > self.limit:
+                    raise self._too_long(self.line)
+                self.line += chunk.count(b"\n")
+                self.current = len(chunk) - last - 1
+                if self.current > self.limit:
+                    raise self._too_long(self.line)
+                return
         arr = np.frombuffer(chunk, dtype=np.uint8)
         lf, cr = arr == 10, arr == 13
         ends = np.flatnonzero(lf | cr)
@@ -282,6 +292,21 @@ def detect_encoding(raw: bytes, path: str = "<bytes>") -> str:
     raise BadInput(path, "not UTF-8 or CP932 (Shift_JIS) text", line=line)
 
 
+def _decode(raw: bytes, path: str) -> tuple[str, str, bool]:
+    """(text, encoding, whether ``raw`` is exactly the UTF-8 of the text) of a feed's bytes, as
+    :func:`detect_encoding` decides; plain UTF-8 (the common case) is decoded once."""
+    _refuse_non_text(raw, path)
+    if not raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw.decode("utf-8"), "utf-8", True
+        except UnicodeDecodeError:
+            pass
+    encoding = detect_encoding(raw, path)
+    # Only a character cut at the very end can fail here (see detect_encoding): it becomes U+FFFD
+    # in the last line, which is then quarantined as truncated.
+    return raw.decode(encoding, errors="replace"), encoding, False
+
+
 def detect_kind(columns: list[str] | set[str], path: str = "<feed>") -> str:
     """Feed kind from a header; a header missing a required column is refused, naming it.
 
@@ -337,23 +362,22 @@ def read_feed(
     name = str(path)
     limits = limits or ReadLimits.from_settings()
     raw, digest = _read_bounded(path, name, limits)
-    if not raw.strip():
+    if not raw.lstrip():  # (not strip(): that copies the file when it ends with a line end)
         raise BadInput(name, "file is empty")
-    encoding = detect_encoding(raw, name)
-    # Only a character cut at the very end can fail here (see detect_encoding): it becomes U+FFFD
-    # in the last line, which is then quarantined as truncated.
-    text = raw.decode(encoding, errors="replace")
+    text, encoding, exact_utf8 = _decode(raw, name)
     head = text.lstrip()[:512]
     if head.startswith("<?xml") or head.startswith("<graphml") or "<graphml" in head:
         return read_graphml(raw, name, digest, encoding, cores=graphml_cores)
+    crlf = "\r" in text
+    utf8 = raw if exact_utf8 and not crlf else None  # the text's own UTF-8 bytes
     del raw
-    if "\r" in text:  # CRLF (Windows) and bare CR (old Mac exports) line ends: one kind of line end
+    if crlf:  # CRLF (Windows) and bare CR (old Mac exports) line ends: one kind of line end
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if head.startswith("["):
         raise BadInput(name, "file is a JSON array; feeds are JSON Lines: one JSON object per line", line=1)
     if head.startswith("{"):
         return _read_jsonl(text, name, digest, encoding)
-    return _read_csv(text, name, digest, encoding, limits)
+    return _read_csv(text, name, digest, encoding, limits, utf8)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -403,7 +427,10 @@ class _Body:
             self.lines.append(line)
 
 
-def _read_csv(text: str, path: str, digest: str, encoding: str, limits: ReadLimits) -> RawFeed:
+def _read_csv(text: str, path: str, digest: str, encoding: str, limits: ReadLimits,
+              utf8: bytes | None = None) -> RawFeed:
+    """The CSV feed in ``text`` (``utf8``: the UTF-8 bytes of ``text`` when the file holds exactly
+    those, read as they are by the Arrow path)."""
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_record_bytes + 1))
     first_line, _, body = text.partition("\n")
     try:
@@ -429,7 +456,11 @@ def _read_csv(text: str, path: str, digest: str, encoding: str, limits: ReadLimi
                        f"truncated line: {n_fields} of {len(header)} fields"
                        + (" (ends inside a quoted value)" if rec is None else ""))
             body = body[:start]
-    if not _fast_csv(body, out):
+            if utf8 is not None:
+                utf8 = utf8[:utf8.rfind(b"\n") + 1]
+    body_utf8 = None if utf8 is None else memoryview(utf8)[len(first_line.encode("utf-8")) + 1:]
+    del utf8
+    if not (_arrow_csv(body, out, body_utf8) or _fast_csv(body, out)):
         lines = body.split("\n")
         if not lines[-1]:
             lines.pop()
@@ -440,6 +471,136 @@ def _read_csv(text: str, path: str, digest: str, encoding: str, limits: ReadLimi
                      else pd.DataFrame(columns=header, dtype=str))
     rejects = sorted(out.rejects, key=lambda r: r.line)
     return RawFeed(path, digest, kind, "csv", encoding, out.frame, np.asarray(out.lines, dtype=np.int64), rejects)
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows are blank lines (spaces, or only separators): no records. Their first field is
+    blank too, so only those rows are looked at whole."""
+    first = frame.iloc[:, 0]
+    maybe_blank = np.flatnonzero(((first == "") | (first == _END) | first.str.isspace()).to_numpy())
+    blank = np.zeros(len(frame), dtype=bool)
+    if maybe_blank.size:
+        cells = frame.iloc[maybe_blank].astype(str).to_numpy(dtype=object)
+        blank[maybe_blank] = [all(not v.strip() or v == _END for v in row) for row in cells]
+    return blank
+
+
+_QUOTE, _COMMA, _LF = ord('"'), ord(","), ord("\n")
+_ARROW_BLOCK = 1 << 23  # bytes Arrow parses at a time (a longer line: the pandas path reads the file)
+_SCAN_BLOCK = 1 << 21  # bytes looked at a time by _plain_lines (in the CPU cache: twice as fast as all at once)
+
+
+def _plain_lines(data: np.ndarray) -> np.ndarray | None:
+    """The offsets of the line ends in ``data`` (UTF-8 bytes as uint8, ending with a line end), or
+    None when a quote in it is not plain (see :func:`_plain_quoting`). Read in blocks of whole
+    lines."""
+    ends: list[np.ndarray] = []
+    lo, n = 0, len(data)
+    while lo < n:
+        hi = lo + _SCAN_BLOCK
+        while hi < n:  # the block ends after a line end
+            hits = np.flatnonzero(data[hi:hi + 65536] == _LF)
+            if hits.size:
+                hi += int(hits[0]) + 1
+                break
+            hi += 65536
+        block = data[lo:hi]
+        block_ends = np.flatnonzero(block == _LF)
+        if not _plain_quoting(block, block_ends):
+            return None
+        ends.append(block_ends + lo)
+        lo = hi
+    return np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+
+
+def _plain_quoting(data: np.ndarray, ends: np.ndarray) -> bool:
+    """Is every quote in ``data`` (the body's UTF-8 bytes as uint8, ending with a line end at each
+    of ``ends``) part of an RFC 4180 quoted value that closes on its own line? Then any CSV parser
+    reads it the same.
+
+    Counting quotes from the start, an even-numbered one (0, 2, ...) opens a value and must start a
+    field (follow a separator, a line end or the closing quote of a doubled pair ``""``); an
+    odd-numbered one closes it and must end the field (precede a separator, a line end or the
+    opening quote of a doubled pair); and every line holds an even number of quotes.
+    """
+    quotes = np.flatnonzero(data == _QUOTE)
+    if quotes.size == 0:
+        return True
+    if quotes.size % 2:
+        return False
+    if (np.searchsorted(quotes, ends) % 2).any():  # a value runs over a line end
+        return False
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    before[opening == 0] = _LF
+    after = data[closing + 1]  # the data ends with a line end: never past the end
+    return bool(((before == _COMMA) | (before == _LF) | (before == _QUOTE)).all()
+                and ((after == _COMMA) | (after == _LF) | (after == _QUOTE)).all())
+
+
+def _arrow_table(data: bytes | memoryview, columns: list[str]):  # -> pyarrow.Table | None
+    """``data`` (UTF-8 CSV lines, no header) read by Arrow as text columns; None when a row's field
+    count differs from ``columns``' (or Arrow cannot read it otherwise)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=columns, block_size=_ARROW_BLOCK, use_threads=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowCapacityError, ValueError):
+        return None
+
+
+def _arrow_csv(body: str, out: _Body, data: bytes | memoryview | None = None) -> bool:
+    """Every line one record of the header's width (or every one with one more, empty, field),
+    quoting plain (see :func:`_plain_quoting`):
+    Arrow's multi-threaded CSV reader reads the lines (``data``: the UTF-8 bytes of ``body`` when
+    at hand), as text columns of pandas' ``str`` dtype.
+    False (nothing added to ``out``) for anything else (a row of another width, a quoted value
+    over several lines, a stray quote, a very long line, the end-of-row marker in the data): the
+    pandas path then reads the file, and quarantines what it must.
+    """
+    if not body or _END in body:
+        return False
+    import pyarrow as pa
+
+    header = out.header
+    if data is None:
+        data = body.encode("utf-8")
+    if data[-1] != _LF:
+        data = bytes(data) + b"\n"
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = _plain_lines(arr)
+    if ends is None:
+        return False
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    records = np.flatnonzero(ends > starts)  # Arrow skips empty lines: no records either
+    line_nos = records + 2
+    table = _arrow_table(data, header)
+    if table is None and (arr[ends[records] - 1] == _COMMA).all():
+        # every record ends with a comma: one more, empty, field (as some exports write each row)
+        table = _arrow_table(data, [*header, _EXTRA[0]])
+    del arr, starts, ends, records, data
+    if table is None or table.num_rows != len(line_nos):
+        return False
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    del table
+    frame = frame.iloc[:, :len(header)]  # the extra field is empty: the line ends with its comma
+    frame.columns = list(header)
+    blank = _blank_rows(frame)
+    if blank.any():
+        keep = np.flatnonzero(~blank)
+        frame = frame.iloc[keep].reset_index(drop=True)
+        line_nos = line_nos[keep]
+    out.frame, out.lines = frame, line_nos.astype(np.int64)
+    return True
 
 
 def _fast_csv(body: str, out: _Body) -> bool:
@@ -474,13 +635,7 @@ def _fast_csv(body: str, out: _Body) -> bool:
     full = (extra == _END).to_numpy()
     plus_one = (end == _END).to_numpy()
     ok = full | (plus_one & (extra.astype(str).str.strip() == "").to_numpy())
-    # blank lines (spaces, or only separators) are no records: their first field is blank too
-    first = frame[header[0]]
-    maybe_blank = np.flatnonzero(((first == "") | (first == _END) | first.str.isspace()).to_numpy())
-    blank = np.zeros(len(frame), dtype=bool)
-    if maybe_blank.size:
-        cells = frame.iloc[maybe_blank].astype(str).to_numpy(dtype=object)
-        blank[maybe_blank] = [all(not v.strip() or v == _END for v in row) for row in cells]
+    blank = _blank_rows(frame)
     if not ok.all() or blank.any():
         lines = body.split("\n")
         bad = np.flatnonzero(~ok & ~blank)
