@@ -47,7 +47,12 @@ from sqlalchemy.exc import IntegrityError
 from resilience.errors import BadInput
 from resilience.feeds.readers import FEED_KINDS, read_feed, sha256_of
 from resilience.feeds.records import RawFeed, Reject
-from resilience.feeds.validate import ValidationContext, validate_rows
+from resilience.feeds.validate import (
+    ValidationContext,
+    positions_in,
+    preload_great_expectations,
+    validate_rows,
+)
 from resilience.store import repo
 
 __all__ = [
@@ -174,11 +179,10 @@ def _new_sources(row_kind: str, frame: pd.DataFrame, good: pd.DataFrame,
         return frame["source"].to_numpy(dtype=object)[pos]
     if row_kind == "nodes":
         return ("feed:" + good["operator"].astype(str)).to_numpy(dtype=object)
-    # Per operator, not per link: a few distinct operators among a million nodes. The ids'
-    # hash table is the one reference validation built (owners.index is ctx.known_nodes).
+    # Per operator, not per link: a few distinct operators among a million nodes.
     codes, operators = pd.factorize(owners["operator"].to_numpy(dtype=object))
     sources = np.array(["feed:" + str(o) for o in operators] + ["feed:"], dtype=object)
-    at = owners.index.get_indexer(good["a"].to_numpy(dtype=object))
+    at = positions_in(good["a"], owners.index)
     return sources[np.where(at >= 0, codes[at], len(operators))]
 
 
@@ -310,6 +314,9 @@ def ingest_file(
         roles = _apply_cores(engine, raw, graphml_cores) if raw.kind == "graphml" and graphml_cores else 0
         return IngestResult(name, done["kind"], done["rows"], done["accepted"], done["quarantined"],
                             True, raw.sha256, roles_changed=roles)
+    ctx = _context(future_tolerance, now)
+    if any(len(frame) >= ctx.gx_min_rows for _, frame, _ in _parts(raw)):
+        preload_great_expectations()  # overlaps the archive copy and the parsing of values
     _archive(path, raw.sha256, Path(archive_dir) if archive_dir else None)
     try:
         with engine.begin() as conn:
@@ -322,7 +329,6 @@ def ingest_file(
                                     done["quarantined"], True, raw.sha256)
             if done:
                 repo.supersede_quarantine(conn, raw.sha256, "superseded by a deliberate re-ingest (ingest --force)")
-            ctx = _context(future_tolerance, now)
             rejects = list(raw.rejects)
             records: list[str | None] = [None] * len(rejects)
             row_kinds: list[str | None] = [None] * len(rejects)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from resilience.feeds.records import Reject
 from resilience.topology.model import (
@@ -53,12 +56,17 @@ from resilience.topology.model import (
 )
 
 __all__ = ["ValidationContext", "Validated", "validate_rows", "expectation_suite_spec", "NUMBER_RANGES",
-           "utc_now"]
+           "positions_in", "preload_great_expectations", "utc_now"]
 
 # An offset after a time of day (``16:10:00+09:00``, ``161000Z``): a bare date's ``-01`` is no offset.
 _OFFSET_RE = r"\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _EPOCH_RE = r"^[+-]?\d{9,}(?:\.\d*)?$"  # seconds (or milliseconds) since 1970
 _WORD_RE = r"^[^\W\d_][^\d]*$"  # letters and spaces only: 'yesterday', 'now', 'last week'
+# The same three for RE2 (pyarrow) on printable ASCII text (0x20-0x7e), where Python's ``\d`` is ``[0-9]``,
+# ``\s`` a space, ``[^\W\d_]`` a letter and ``$`` the end (no newline): see :func:`_regex`.
+_OFFSET_RE2 = _OFFSET_RE.replace(r"\d", "[0-9]").replace(r"\s", " ")
+_EPOCH_RE2 = _EPOCH_RE.replace(r"\d", "[0-9]")
+_WORD_RE2 = r"^[A-Za-z][^0-9]*$"
 
 #: The documented range of every numeric field (docs/data-limits.md):
 #: field -> (minimum, maximum, whole number required, ``inf`` allowed).
@@ -138,11 +146,76 @@ def _text(s: pd.Series) -> pd.Series:
     return s.where(s != "", None)
 
 
-def _number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parsed floats and a flag 'given but not a number' (``nan`` text counts as not a number)."""
-    s = raw.astype(str).str.strip()
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The Arrow strings of a text column (no copy for pandas' Arrow-backed ``str``)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return pa.chunked_array(s.array.__arrow_array__())
+    return pa.chunked_array([pa.array(s.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)])
+
+
+def _regex(s: pd.Series, pattern: str, printable_pattern: str, *, search: bool = False) -> pd.Series:
+    """``s.str.match(pattern)`` (``search``: ``s.str.contains(pattern)``), Python ``re`` semantics.
+
+    RE2 (pyarrow) with ``printable_pattern`` decides the rows of printable ASCII text, where it
+    means what ``pattern`` means to Python; pandas decides the others (non-ASCII digits and
+    spaces, control characters, newlines before ``$``, missing values) as it always did.
+
+    >>> s = pd.Series(["12:00+09:00", "12:00\u3000+09:00", "１２:00+09:00", "12:00"], dtype=str)
+    >>> _regex(s, _OFFSET_RE, _OFFSET_RE2, search=True).tolist()
+    [True, True, True, False]
+    """
+    arr = _arrow(s)
+    printable = pc.fill_null(pc.and_(pc.string_is_ascii(arr), pc.ascii_is_printable(arr)), False).to_numpy()
+    out = pc.fill_null(pc.match_substring_regex(arr, printable_pattern), False).to_numpy(zero_copy_only=False)
+    out = np.asarray(out, dtype=bool).copy()
+    other = ~np.asarray(printable, dtype=bool)
+    if other.any():
+        rest = s[other]
+        found = rest.str.contains(pattern, regex=True, na=False) if search else rest.str.match(pattern, na=False)
+        out[other] = found.to_numpy(dtype=bool)
+    return pd.Series(out, index=s.index)
+
+
+def _to_float(s: pd.Series) -> np.ndarray:
+    """``pd.to_numeric`` of trimmed text without its commas (empty: missing) as float64."""
     num = pd.to_numeric(s.str.replace(",", "", regex=False).where(s != "", None), errors="coerce")
-    num = num.astype("float64")
+    return num.to_numpy(dtype="float64")
+
+
+def _number(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parsed floats and a flag 'given but not a number' (``nan`` text counts as not a number).
+
+    Plain decimals of at most 15 characters (``-12.5``, ``400000``: at most 15 digits, which
+    pandas' parser and Arrow's both round correctly to the same double) are cast by Arrow; the
+    rest (``inf``, ``1e3``, ``+5``, ``-0``, long or odd text) by ``pd.to_numeric`` as before.
+    ``pd.to_numeric`` reads ``-0`` as ``0.0`` or ``-0.0`` depending on the other values of the
+    column (integers only or not), so those rows are parsed together with one sample of each
+    kind of plain value around them.
+
+    >>> num, bad = _number(pd.Series(["1,000.5", "", "-0", "inf", "x", " 7 "], dtype=str))
+    >>> num.tolist()[0], num.tolist()[2:4], num.tolist()[5], bad.tolist()
+    (1000.5, [-0.0, inf], 7.0, [False, False, False, False, True, False])
+    """
+    s = raw.astype(str).str.strip()
+    text = _arrow(s.str.replace(",", "", regex=False))
+    plain = pc.and_(pc.match_substring_regex(text, r"^-?[0-9]+(?:\.[0-9]+)?$"),
+                    pc.less_equal(pc.utf8_length(text), 15))
+    plain = pc.and_not(plain, pc.match_substring_regex(text, r"^-0+$"))
+    plain = np.asarray(pc.fill_null(plain, False).to_numpy(zero_copy_only=False), dtype=bool)
+    empty = (s == "").to_numpy(dtype=bool)
+    num = np.full(len(s), np.nan)
+    num[plain] = pc.cast(text.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    slow = ~plain & ~empty
+    if slow.any():
+        decimal = plain & np.asarray(pc.fill_null(pc.match_substring(text, "."), False)
+                                     .to_numpy(zero_copy_only=False), dtype=bool)
+        negative = plain & ~decimal & np.asarray(pc.fill_null(pc.starts_with(text, "-"), False)
+                                                 .to_numpy(zero_copy_only=False), dtype=bool)
+        samples = [v for v, seen in (("", empty), ("0.5", decimal), ("-1", negative),
+                                     ("1", plain & ~decimal & ~negative)) if seen.any()]
+        rest = pd.concat([s[slow], pd.Series(samples, dtype=s.dtype)], ignore_index=True)
+        num[slow] = _to_float(rest)[: int(slow.sum())]
+    num = pd.Series(num, index=s.index)
     bad = (s != "") & num.isna()
     return num, bad
 
@@ -152,9 +225,9 @@ def _time(raw: pd.Series) -> dict[str, pd.Series]:
     (seconds since 1970), ``word`` ('yesterday'), ``naive`` (no offset), ``bad`` (unparseable)."""
     s = raw.astype(str).str.strip()
     given = s != ""
-    epoch = given & s.str.match(_EPOCH_RE)
-    word = given & ~epoch & s.str.match(_WORD_RE)
-    has_offset = s.str.contains(_OFFSET_RE, regex=True)
+    epoch = given & _regex(s, _EPOCH_RE, _EPOCH_RE2)
+    word = given & ~epoch & _regex(s, _WORD_RE, _WORD_RE2)
+    has_offset = _regex(s, _OFFSET_RE, _OFFSET_RE2, search=True)
     naive = given & ~epoch & ~word & ~has_offset
     ts = pd.to_datetime(s.where(given & has_offset, None), format="ISO8601", utc=True, errors="coerce")
     bad = given & has_offset & ts.isna()
@@ -168,14 +241,68 @@ def _in_range(values: pd.Series, name: str) -> pd.Series:
     return ok | (values == np.inf) if inf_ok else ok
 
 
-def _isin(values: pd.Series, known: Iterable[str] | None) -> pd.Series:
+def _known_set(known: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """Known ids as an Arrow value set for :func:`_isin`, or ``None`` when they are not all
+    text (then pandas compares them value by value)."""
+    if isinstance(known, pa.ChunkedArray | pa.Array):
+        arr = known.combine_chunks() if isinstance(known, pa.ChunkedArray) else known
+        text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        return arr if text and not arr.null_count else None
+    if isinstance(known, pd.Index) and isinstance(known.dtype, pd.StringDtype):
+        if known.dtype.storage == "pyarrow" and not known.hasnans:
+            return pa.chunked_array(known.array.__arrow_array__()).combine_chunks()
+        return None
+    values = known.to_numpy(dtype=object) if isinstance(known, pd.Index) else np.array(list(known), dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+        return None
+    return pa.array(values, type=pa.large_string())
+
+
+def _isin(columns: list[pd.Series], known: Iterable[str] | pa.Array | pa.ChunkedArray | None) -> list[pd.Series]:
+    """Whether each value of each column is one of ``known`` (all ``True``: ``known`` is ``None``).
+
+    One Arrow hash lookup for all the columns (UTF-8 bytes compared: the same as Python's ``==``
+    on text); ids that are not all text (or hold missing values) are compared by pandas.
+
+    >>> a, b = pd.Series(["n1", "x", None], dtype=str), pd.Series(["n2", "n1", "n1"], dtype=str)
+    >>> [s.tolist() for s in _isin([a, b], pd.Index(["n1", "n2"], dtype=object))]
+    [[True, False, False], [True, True, True]]
+    """
     if known is None:
-        return pd.Series(True, index=values.index)
-    if not isinstance(known, pd.Index):
-        known = pd.Index(list(known), dtype=object)
-    if known.is_unique:  # hash lookup of object strings (fast at a million rows)
-        return pd.Series(known.get_indexer(values.to_numpy(dtype=object)) >= 0, index=values.index)
-    return values.isin(known)
+        return [pd.Series(True, index=s.index) for s in columns]
+    value_set = _known_set(known)
+    if value_set is None:
+        if isinstance(known, pa.Array | pa.ChunkedArray):
+            known = known.to_pylist()
+        ids = known if isinstance(known, pd.Index) else pd.Index(list(known), dtype=object)
+        if ids.is_unique:
+            return [pd.Series(ids.get_indexer(s.to_numpy(dtype=object)) >= 0, index=s.index) for s in columns]
+        return [s.isin(ids) for s in columns]
+    both = pa.chunked_array([c.cast(pa.large_string()) for s in columns for c in _arrow(s).chunks],
+                            type=pa.large_string())
+    value_set = value_set.cast(pa.large_string())
+    hit = np.asarray(pc.is_in(both, value_set=value_set).to_numpy(zero_copy_only=False), dtype=bool)
+    out, start = [], 0
+    for s in columns:
+        out.append(pd.Series(hit[start:start + len(s)], index=s.index))
+        start += len(s)
+    return out
+
+
+def positions_in(values: pd.Series, known: pd.Index) -> np.ndarray:
+    """Where each value is in the unique ids ``known`` (its position; -1: not there, or missing).
+
+    One Arrow hash lookup when the ids are all text (the same value set :func:`_isin` builds),
+    else pandas' ``get_indexer``.
+
+    >>> positions_in(pd.Series(["n2", "x", None], dtype=str), pd.Index(["n1", "n2"], dtype=object)).tolist()
+    [1, -1, -1]
+    """
+    value_set = _known_set(known)
+    if value_set is None:
+        return pd.Index(known).get_indexer(values.to_numpy(dtype=object))
+    at = pc.index_in(_arrow(values).cast(pa.large_string()), value_set=value_set.cast(pa.large_string()))
+    return np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 # --- the suites ------------------------------------------------------------------------------
@@ -304,22 +431,23 @@ def _typed(kind: str, raw: pd.DataFrame, ctx: ValidationContext) -> pd.DataFrame
         for c in ("link_id", "a", "b", "medium", "srlg"):
             t[c] = _text(col(c))
         t["_link_id_first"] = ~t["link_id"].duplicated() | t["link_id"].isna()
-        t["_a_known"] = _isin(t["a"], ctx.known_nodes) | t["a"].isna()
-        t["_b_known"] = _isin(t["b"], ctx.known_nodes) | t["b"].isna()
+        a_known, b_known = _isin([t["a"], t["b"]], ctx.known_nodes)
+        t["_a_known"] = a_known | t["a"].isna()
+        t["_b_known"] = b_known | t["b"].isna()
         t["_not_self_loop"] = (t["a"] != t["b"]) | t["a"].isna()
         t["capacity_mbps"], bad = _number(col("capacity_mbps"))
         t["_capacity_mbps_parses"] = ~bad
     elif kind == "node_status":
         for c in ("node_id", "state", "power"):
             t[c] = _text(col(c))
-        t["_node_known"] = _isin(t["node_id"], ctx.known_nodes) | t["node_id"].isna()
+        t["_node_known"] = _isin([t["node_id"]], ctx.known_nodes)[0] | t["node_id"].isna()
         t["battery_remaining_min"], bad = _number(col("battery_remaining_min"))
         t["_battery_remaining_min_parses"] = ~bad
         t["_battery_remaining_min_in_range"] = _in_range(t["battery_remaining_min"], "battery_remaining_min")
     elif kind == "link_status":
         for c in ("link_id", "state"):
             t[c] = _text(col(c))
-        t["_link_known"] = _isin(t["link_id"], ctx.known_links) | t["link_id"].isna()
+        t["_link_known"] = _isin([t["link_id"]], ctx.known_links)[0] | t["link_id"].isna()
     elif kind == "power_status":
         for c in ("power_feed", "state"):
             t[c] = _text(col(c))
@@ -378,12 +506,18 @@ def _first_failures_in_process(kind: str, typed: pd.DataFrame) -> np.ndarray | N
 
 
 def _first_failures_gx(kind: str, typed: pd.DataFrame) -> np.ndarray:
-    """Each row's first failing rule (its position in the suite; -1: none) by Great Expectations."""
+    """Each row's first failing rule (its position in the suite; -1: none) by Great Expectations.
+
+    Only the columns the suite names are handed over: Great Expectations copies every column of
+    the batch for each expectation it evaluates (its row filters), and the other text columns
+    change nothing in its result.
+    """
     _, batch_definition = _context()
+    spec = expectation_suite_spec(kind)
+    typed = typed[list(dict.fromkeys(column for _, column, *_ in spec))]
     batch = batch_definition.get_batch(batch_parameters={"dataframe": typed})
     result = batch.validate(_suite(kind), result_format={"result_format": "COMPLETE"})
     first_failure = np.full(len(typed), -1, dtype=np.int64)
-    spec = expectation_suite_spec(kind)
     for res in result.results:
         if res.success:
             continue
@@ -397,8 +531,31 @@ def _first_failures_gx(kind: str, typed: pd.DataFrame) -> np.ndarray:
     return first_failure
 
 
-@lru_cache(maxsize=1)
+_gx_loading = threading.Lock()
+
+
 def _context():
+    """Great Expectations' ephemeral context and the batch definition of a whole frame, made
+    once per process (a call while :func:`preload_great_expectations` is at it waits for it)."""
+    with _gx_loading:
+        return _make_context()
+
+
+def preload_great_expectations() -> threading.Thread:
+    """Start importing Great Expectations and making its context in a background thread, so
+    that the ~3 s it takes overlaps the reading and parsing of a feed part large enough to be
+    validated by it (``gx_min_rows`` rows or more). Returns the (daemon) thread.
+
+    >>> preload_great_expectations().join(); _make_context.cache_info().currsize
+    1
+    """
+    loader = threading.Thread(target=_context, name="preload-great-expectations", daemon=True)
+    loader.start()
+    return loader
+
+
+@lru_cache(maxsize=1)
+def _make_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -270,3 +270,29 @@ def test_a_small_part_does_not_import_great_expectations():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_great_expectations_is_preloaded_only_for_a_part_it_will_validate(monkeypatch, tmp_path):
+    from resilience.feeds import ingest
+    from resilience.store.engine import make_engine, migrate
+
+    calls = []
+    monkeypatch.setattr(ingest, "preload_great_expectations", lambda: calls.append(1))
+    monkeypatch.setenv("RESILIENCE_VALIDATION_GX_MIN_ROWS", "3")
+    engine = make_engine("sqlite://")
+    migrate(engine)
+    head = "power_feed,state,observed_at\n"
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_text(head + f"F1,off,{_GOOD_TIME}\nF2,on,{_GOOD_TIME}\n")
+    big.write_text(head + "".join(f"F{i},off,{_GOOD_TIME}\n" for i in range(3)))
+    ingest.ingest_file(engine, small, now=NOW)
+    assert calls == []
+    ingest.ingest_file(engine, big, now=NOW)
+    assert calls == [1]
+
+
+def test_a_preloaded_context_is_the_one_validation_uses():
+    loader = validate.preload_great_expectations()
+    ctx = validate._context()  # waits for the loader when it is still at it
+    loader.join()
+    assert validate._context() is ctx
