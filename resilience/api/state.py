@@ -115,7 +115,7 @@ def load_graph(*, db_url: str | None = None, as_of: datetime | None = None) -> n
 
 def _inventory_cache_dir(eng: Engine) -> str | None:
     """Where :func:`load_model` keeps the inventory cache
-    (:func:`resilience.store.repo.load_inventory`): ``<database file>.cache`` beside an SQLite
+    (:mod:`resilience.store.inventory_cache`): ``<database file>.cache`` beside an SQLite
     file store; ``None`` (no cache) for PostgreSQL and in-memory SQLite.
 
     >>> from sqlalchemy import create_engine
@@ -137,9 +137,8 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
 
     On an SQLite file store the compiled inventory (:func:`resilience.topology.compiled.compile_inventory`:
     node and link order, adjacency, labels) is kept beside it (``<file>.cache``,
-    :mod:`resilience.store.inventory_cache`), as are the nodes and links frames it is compiled
-    from (:func:`resilience.store.repo.load_inventory`), named by the inventory mark and replaced
-    when the inventory changes: a fresh process (``resilience analyze``) reads only the status
+    :mod:`resilience.store.inventory_cache`), named by the inventory mark and replaced when the
+    inventory changes: a fresh process (``resilience analyze``) reads only the status
     tables from the database and joins them onto the kept inventory
     (:func:`resilience.topology.compiled.compile_status`).
 
@@ -171,7 +170,7 @@ def load_model(*, db_url: str | None = None, as_of: datetime | None = None) -> C
             except (KeyError, ValueError, TypeError, AttributeError):  # another layout: compile
                 inv = None
         if inv is None:
-            frames = load_inventory(conn, cache_dir)
+            frames = load_inventory(conn)
         state = _load(conn, ("node_status", "power_status"))
         state["link_status"], newest_link = load_links_down(conn)  # links up change nothing
     if inv is None:

@@ -30,6 +30,7 @@ __all__ = ["read_arrays", "write_arrays"]
 
 _FORMAT = 1  # bump when the layout of the file changes
 _PREFIX = "compiled"
+_RETIRED = ("inventory-*.arrow",)  # the nodes and links frames earlier versions kept here too
 
 
 def _path(cache_dir: str | Path, mark: str) -> Path:
@@ -55,9 +56,10 @@ def write_arrays(cache_dir: str | Path, mark: str, arrays: Mapping[str, Any]) ->
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         os.replace(tmp, path)  # whole files only
-        for old in path.parent.glob(f"{_PREFIX}-*.arrow"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        for pattern in (f"{_PREFIX}-*.arrow", *_RETIRED):
+            for old in path.parent.glob(pattern):
+                if old != path:
+                    old.unlink(missing_ok=True)
     except (OSError, pa.ArrowException):
         Path(tmp).unlink(missing_ok=True)
 

@@ -2,8 +2,9 @@
 
 Bulk rows go through a temporary staging table (``COPY`` on PostgreSQL, ``executemany`` on
 SQLite), then one set-based statement each updates the current-state table and appends
-transitions to history. Callers own the transaction: everything one feed file does happens in
-the ``Connection`` they pass, so a file is stored whole or not at all.
+transitions to history. A first load of ``nodes`` or ``links`` (the table empty) goes straight
+into the table. Callers own the transaction: everything one feed file does happens in the
+``Connection`` they pass, so a file is stored whole or not at all.
 
 Every status ingest stamps the current-state rows it writes with the next value of the change
 sequence (``status_seq``), so a long-running reader re-reads only what changed
@@ -22,15 +23,17 @@ from __future__ import annotations
 
 import gc
 import itertools
-import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Float, Integer, String, bindparam, func, select, text
 
 from resilience.store import tables as t
@@ -71,12 +74,45 @@ _stage_counter = itertools.count()
 def known_ids(conn: Connection, table: str) -> pd.Index:
     """All ids of ``nodes`` or ``links`` (for reference checks)."""
     key = {"nodes": "node_id", "links": "link_id"}[table]
+    return pd.Index(_read_columns(conn, table, [key])[0], dtype=object, copy=False)
+
+
+def _read_columns(conn: Connection, table: str, cols: list[str]) -> list[np.ndarray]:
+    """``cols`` of every row of ``table`` (identifiers checked by the caller), one object
+    array each, rows in the same order. On SQLite, text columns that hold no NULL come as one
+    ``group_concat`` per column split in Python (half the time of a million fetched tuples);
+    a value holding the separator (NUL) shows in the count, and the rows are fetched instead.
+
+    >>> from resilience.store.engine import make_engine, migrate
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with engine.connect() as conn:
+    ...     [a.tolist() for a in _read_columns(conn, "nodes", ["node_id", "operator"])]
+    [[], []]
+    """
+    by_name = t.metadata.tables[table].columns
     cur = conn.connection.driver_connection.cursor()
-    try:
-        cur.execute(f"SELECT {key} FROM {table}")
-        return pd.Index([r[0] for r in cur.fetchall()], dtype=object)
-    finally:
-        cur.close()
+    with _gc_paused():  # a million fetched tuples (see _read_table)
+        try:
+            if conn.dialect.name == "sqlite" and all(
+                    isinstance(by_name[c].type, String) and not by_name[c].nullable for c in cols):
+                selects = ", ".join(f"group_concat({c}, char(0))" for c in cols)
+                try:
+                    cur.execute(f"SELECT count(*), {selects} FROM {table}")
+                    n, *joined = cur.fetchone()
+                except sqlite3.Error:  # longer than SQLite's longest string (1e9 bytes)
+                    n, joined = -1, []
+                parts = [j.split("\0") if n else [] for j in joined]
+                if n >= 0 and all(len(p) == n for p in parts):
+                    return [np.array(p, dtype=object) for p in parts]
+            cur.execute(f"SELECT {', '.join(cols)} FROM {table}")
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        if len(cols) == 1:
+            return [np.array([r[0] for r in rows], dtype=object)]
+        values = zip(*rows, strict=True) if rows else [()] * len(cols)
+        del rows
+        return [np.array(v, dtype=object) for v in values]
 
 
 def feed_file_record(conn: Connection, sha256: str) -> dict | None:
@@ -195,11 +231,49 @@ def _ts_column(s: pd.Series, dialect: str, raw: pd.Series | None = None) -> list
 def _column_values(s: pd.Series, dialect: str, raw: pd.Series | None = None) -> list:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return _ts_column(s, dialect, raw)
-    if s.dtype.kind == "f":
-        return s.astype(object).where(s.notna(), None).tolist()
     if s.dtype.kind in "biu":
         return s.astype(np.int64).tolist()
-    return s.astype(object).where(s.notna(), None).tolist()
+    return s.to_numpy(dtype=object, na_value=None).tolist()  # NaN / NA -> None
+
+
+_LARGE_TEXT = pa.large_string()
+
+
+def _copy_column(s: pd.Series, raw: pd.Series | None) -> pa.Array | pa.ChunkedArray | None:
+    """One column as an Arrow array for a CSV ``COPY`` on PostgreSQL (values as
+    :func:`_column_values` gives them), or ``None`` when it cannot be (values that are not
+    text, or a NUL character: :func:`_copy_rows` then writes row by row)."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        text_ = raw if raw is not None else s.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+        values, mask = text_.to_numpy(dtype=object, na_value=None), s.isna().to_numpy()
+    elif s.dtype.kind == "f":
+        return pa.array(s.to_numpy(dtype=np.float64), from_pandas=True)
+    elif s.dtype.kind in "biu":
+        return pa.array(s.astype(np.int64).to_numpy())
+    else:
+        values, mask = s, None
+    try:
+        out = pa.array(values, type=_LARGE_TEXT, from_pandas=True, mask=mask)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    return None if pc.any(pc.match_substring(out, "\x00")).as_py() else out
+
+
+class _CopyStream:
+    """A writable file for Arrow's CSV writer that hands each block to a ``COPY``."""
+
+    def __init__(self, copy: Any) -> None:
+        self.copy, self.closed = copy, False
+
+    def write(self, data: Any) -> int:
+        self.copy.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _stage(conn: Connection, frame: pd.DataFrame, types: dict[str, str]) -> str:
@@ -221,9 +295,20 @@ def _copy_rows(conn: Connection, table: str, frame: pd.DataFrame, cols: list[str
     """Append ``frame[cols]`` to ``table``: COPY on PostgreSQL, executemany on SQLite, values
     converted column-wise (never per cell in Python)."""
     dialect = conn.dialect.name
+    driver = conn.connection.driver_connection
+    if dialect == "postgresql" and len(frame) and driver.info.encoding == "utf-8":
+        # Arrow writes the CSV (every text quoted, NULL unquoted empty) in blocks while the
+        # server parses the ones before: no Python object per value
+        arrays = [_copy_column(frame[c], frame.get(f"{c}_raw")) for c in cols]
+        if all(a is not None for a in arrays):
+            data = pa.table(dict(zip(cols, arrays, strict=True)))
+            with driver.cursor() as cur, cur.copy(
+                    f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as cp:
+                pa_csv.write_csv(data, pa.PythonFile(_CopyStream(cp), mode="w"),
+                                 pa_csv.WriteOptions(include_header=False, batch_size=16_384))
+            return
     columns = [_column_values(frame[c], dialect, frame.get(f"{c}_raw")) for c in cols]
     rows = zip(*columns, strict=True)
-    driver = conn.connection.driver_connection
     if dialect == "postgresql":
         with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
             for row in rows:
@@ -248,10 +333,15 @@ def _drop(conn: Connection, name: str) -> None:
 
 def _upsert(conn: Connection, table: str, key: str, frame: pd.DataFrame, types: dict[str, str],
             where: str = "", origin: str = "ingest", sha256: str | None = None) -> None:
-    stage = _stage(conn, frame, types)
     cols = list(types)
     # A first load (the table empty) changes no stored element: no change to record.
     first = _empty_for_load(conn, table)
+    if first and frame[key].is_unique and not (table == "links" and frame["source"].isna().any()):
+        # distinct new keys into an empty table: straight in, no staging table
+        with indexes_built_after(conn, t.metadata.tables[table], len(frame), empty=True):
+            _copy_rows(conn, table, frame, cols)
+        return
+    stage = _stage(conn, frame, types)
     if table == "links":  # a CSV / JSON Lines link belongs to the source of its end a
         if frame["source"].isna().any():  # (ingest gives every row its source already)
             conn.exec_driver_sql(
@@ -361,20 +451,12 @@ def current_values(conn: Connection, table: str, columns: Sequence[str]) -> pd.D
     if not set(columns) <= allowed:
         raise ValueError(f"unknown columns of {table}: {sorted(set(columns) - allowed)}")
     cols = list(columns)
-    with _gc_paused():  # a million fetched tuples (see _read_table)
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}")  # identifiers checked above
-            rows = cur.fetchall()
-        finally:
-            cur.close()
-        values = list(zip(*rows, strict=True)) if rows else [()] * (len(cols) + 1)
-        del rows
-        # object columns, the ids an object index (as known_ids gives them: its hash table
-        # serves validation's reference checks too)
-        index = pd.Index(np.array(values[0], dtype=object), dtype=object, name=key)
-        return pd.DataFrame({c: pd.Series(np.array(v, dtype=object), index=index, dtype=object)
-                             for c, v in zip(cols, values[1:], strict=True)}, index=index, columns=cols)
+    values = _read_columns(conn, table, [key, *cols])  # identifiers checked above
+    # object columns, the ids an object index (as known_ids gives them: its hash table
+    # serves validation's reference checks too)
+    index = pd.Index(values[0], dtype=object, name=key, copy=False)
+    return pd.DataFrame({c: pd.Series(v, index=index, dtype=object, copy=False)
+                         for c, v in zip(cols, values[1:], strict=True)}, index=index, columns=cols)
 
 
 def _record_changes(conn: Connection, table: str, key: str, stage: str, cols: list[str],
@@ -600,36 +682,166 @@ def _frame_column(column: Any, values: Sequence, dialect: str) -> Any:
     return pd.Series(list(values))  # inferred, as the rows give it
 
 
+_NAT = np.iinfo(np.int64).min  # pandas' NaT as int64
+
+
+def _arrow_type(column: Any, dialect: str) -> Any:
+    """The Arrow type a column is read into on the fast paths of :func:`_read_table` (``None``:
+    a column whose dtype is inferred from its values, read as rows).
+
+    Times are integer microseconds on SQLite (see :class:`resilience.store.tables.Timestamp`)
+    and UTC timestamps on PostgreSQL; text ``large_string``; floats and integers 64-bit.
+
+    >>> str(_arrow_type(t.nodes.c.lat, "sqlite")), str(_arrow_type(t.node_status.c.observed_at, "sqlite"))
+    ('double', 'int64')
+    """
+    import pyarrow as pa
+
+    typ = column.type
+    if isinstance(typ, t.Timestamp):
+        return pa.int64() if dialect == "sqlite" else pa.timestamp("us")
+    if isinstance(typ, Float):
+        return pa.float64()
+    if isinstance(typ, Integer) and not column.nullable:
+        return pa.int64()
+    if isinstance(typ, String) and not column.nullable:
+        return pa.large_string()
+    return None
+
+
+def _arrow_frame_column(column: Any, values: Any) -> Any:
+    """One column read as Arrow (of :func:`_arrow_type`) with the dtype :func:`_frame_column`
+    gives it.
+
+    >>> import pyarrow as pa
+    >>> _arrow_frame_column(t.nodes.c.lat, pa.array([1.5, None])).tolist()
+    [1.5, nan]
+    >>> str(_arrow_frame_column(t.node_status.c.observed_at, pa.array([0, None])).tolist()[0])
+    '1970-01-01 00:00:00+00:00'
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column.type, t.Timestamp):
+        us = pc.fill_null(values.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False)
+        return pd.Series(us.view("datetime64[us]")).dt.tz_localize("UTC")
+    if pa.types.is_large_string(values.type):
+        return pd.array(values, dtype="str")
+    return values.to_numpy(zero_copy_only=False)  # floats: null -> NaN
+
+
+def _rows_to_arrow(rows: list, types: list) -> list | None:
+    """Row tuples as one Arrow array per column, of ``types``, in one pass (no per-column
+    Python lists); ``None`` when a value does not fit its column's type exactly (e.g. text in
+    a float column, which SQLite's loose typing allows): :func:`_frame_column` takes the rows.
+
+    >>> import pyarrow as pa
+    >>> [a.to_pylist() for a in _rows_to_arrow([("a", 1.5), ("b", None)], [pa.large_string(), pa.float64()])]
+    [['a', 'b'], [1.5, None]]
+    >>> _rows_to_arrow([(1, 1.5)], [pa.large_string(), pa.float64()]) is None
+    True
+    """
+    import pyarrow as pa
+
+    struct = pa.struct([pa.field(f"c{i}", typ) for i, typ in enumerate(types)])
+    try:
+        return pa.array(rows, type=struct).flatten()
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _copy_csv(conn: Connection, columns: list, where: str, params: tuple, types: list) -> list | None:
+    """On PostgreSQL (psycopg 3), the columns of :func:`_read_table` through ``COPY ... TO
+    STDOUT (FORMAT csv)`` parsed by Arrow: no Python object per value. ``None`` when this
+    cannot give exactly what the rows would (another driver or client encoding, floats printed
+    short of exact, a value Arrow cannot parse): the rows are fetched then.
+
+    The CSV keeps NULL (unquoted empty) apart from ``''`` (quoted empty); floats are printed
+    shortest-exact (``extra_float_digits`` >= 1, PostgreSQL 12+) including ``Infinity`` and
+    ``NaN``; times are written as UTC text with microseconds (``to_char``), whatever the
+    session's time zone and date style.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    driver = conn.connection.driver_connection
+    if not hasattr(driver, "cursor") or getattr(getattr(driver, "info", None), "encoding", "") != "utf-8":
+        return None
+    cur = driver.cursor()
+    try:
+        if not hasattr(cur, "copy"):
+            return None
+        cur.execute("SELECT current_setting('extra_float_digits')::int")
+        if cur.fetchone()[0] < 1:
+            return None
+        exprs = [f"to_char({c.name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+                 if isinstance(c.type, t.Timestamp) else c.name for c in columns]
+        select_ = f"SELECT {', '.join(exprs)} FROM {columns[0].table.name}"  # identifiers only
+        if where:
+            select_ += " WHERE " + where.replace("?", "%s")
+        sql = f"COPY ({select_}) TO STDOUT (FORMAT csv)"
+        with cur.copy(sql, params or None) as copy:
+            data = b"".join(copy)
+    finally:
+        cur.close()
+    if not data:
+        return [pa.array([], type=typ) for typ in types]
+    names = [c.name for c in columns]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(column_names=names),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict(zip(names, types, strict=True)), null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowException:
+        return None
+    return [table.column(name).combine_chunks() for name in names]
+
+
 def _read_table(conn: Connection, name: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
     """Rows of ``name`` (all, or those matching ``where``, a condition with ``?`` for each of
     ``params``), with dtypes from the schema whatever the rows: text ``str``, floats
     ``float64``, integers ``int64``, times ``datetime64[us, UTC]`` (also when empty or all
     null, so a few rows read and the whole table read have the same dtypes).
 
-    The rows are fetched with garbage collection paused (:func:`_gc_paused`) and turned into
-    columns at once (``zip``), each built with its dtype in one call (text straight into
-    Arrow): no per-row object inference or second conversion pass.
+    On PostgreSQL the columns come through ``COPY`` as CSV parsed by Arrow (:func:`_copy_csv`).
+    Otherwise the rows are fetched with garbage collection paused (:func:`_gc_paused`) and
+    turned into Arrow columns in one pass (:func:`_rows_to_arrow`); rows whose values do not
+    fit the schema's types are turned into columns by :func:`_frame_column`, as they come.
     """
     table = t.metadata.tables[name]
     columns = [c for c in table.columns if c.name not in _HIDDEN]
     cols = [c.name for c in columns]
-    sql = f"SELECT {', '.join(cols)} FROM {name}"  # identifiers only
-    if where:
-        sql += " WHERE " + where.replace("?", _PARAM[conn.dialect.name])
     dialect = conn.dialect.name
+    types = [_arrow_type(c, dialect) for c in columns]
+    fast = all(typ is not None for typ in types)
     with _gc_paused():
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            if params:
-                cur.execute(sql, params)
-            else:
-                cur.execute(sql)
-            rows = cur.fetchall()
-        finally:
-            cur.close()
-        values = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
-        del rows
+        arrays = _copy_csv(conn, columns, where, params, types) if fast and dialect == "postgresql" else None
+        if arrays is None:
+            sql = f"SELECT {', '.join(cols)} FROM {name}"  # identifiers only
+            if where:
+                sql += " WHERE " + where.replace("?", _PARAM[dialect])
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                if params:
+                    cur.execute(sql, params)
+                else:
+                    cur.execute(sql)
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+            arrays = _rows_to_arrow(rows, types) if fast else None
+            if arrays is None:
+                values = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
+            del rows  # before collection resumes: it would walk every row
         data = {}
+        if arrays is not None:
+            for c, a in zip(columns, arrays, strict=True):
+                data[c.name] = _arrow_frame_column(c, a)
+            return pd.DataFrame(data, columns=cols)
         for c, v in zip(columns, values, strict=True):
             data[c.name] = _frame_column(c, v, dialect)
         del values
@@ -639,19 +851,15 @@ def _read_table(conn: Connection, name: str, where: str = "", params: tuple = ()
 STATUS_TABLES = ("node_status", "link_status", "power_status")
 
 
-def load_state(conn: Connection, tables: tuple[str, ...] = ("nodes", "links", *STATUS_TABLES),
-               cache_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
+def load_state(conn: Connection, tables: tuple[str, ...] = ("nodes", "links", *STATUS_TABLES)
+               ) -> dict[str, pd.DataFrame]:
     """Inventory and current state as DataFrames (default: nodes, links, node_status,
     link_status, power_status; ``tables=STATUS_TABLES`` for the state alone). Time columns are
-    aware UTC timestamps. With ``cache_dir`` the inventory comes through
-    :func:`load_inventory`'s cache.
+    aware UTC timestamps.
 
     Rows are fetched through the driver's cursor and times converted column-wise: at a million
     sites, per-row type conversion would dominate the analysis.
     """
-    if cache_dir is not None and set(_INVENTORY) <= set(tables):
-        inventory = load_inventory(conn, cache_dir)
-        return {name: inventory[name] if name in inventory else _read_table(conn, name) for name in tables}
     return {name: _read_table(conn, name) for name in tables}
 
 
@@ -757,7 +965,7 @@ def feed_marks(conn: Connection) -> tuple[tuple, tuple]:
 
 
 _INVENTORY = ("nodes", "links")
-_CACHE_FORMAT = 1  # bump when the cached frames' layout changes
+_CACHE_FORMAT = 1  # bump when what is kept under a mark changes meaning
 
 
 def inventory_mark(conn: Connection) -> str:
@@ -786,52 +994,19 @@ def inventory_mark(conn: Connection) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def load_inventory(conn: Connection, cache_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """The ``nodes`` and ``links`` frames of :func:`load_state`, through an on-disk cache.
-
-    With ``cache_dir``, the frames are kept there as Arrow IPC files named by
-    :func:`inventory_mark` (read before the tables, so a file never holds rows older than its
-    name): a later call with an unchanged inventory reads the files (a fraction of a second at
-    1M sites) instead of the tables (several seconds). Any inventory change gives a new mark, so
-    a stale file is never read; the older files are removed when a new one is written. A cache
-    that cannot be read or written is ignored (the tables are read).
+def load_inventory(conn: Connection) -> dict[str, pd.DataFrame]:
+    """The ``nodes`` and ``links`` frames of :func:`load_state` (what the compiled inventory is
+    compiled from; :mod:`resilience.store.inventory_cache` keeps that beside an SQLite store).
 
     Example
     -------
-    >>> import tempfile
     >>> from resilience.store.engine import make_engine, migrate
-    >>> engine = make_engine("sqlite://"); migrate(engine); d = tempfile.mkdtemp()
+    >>> engine = make_engine("sqlite://"); migrate(engine)
     >>> with engine.connect() as conn:
-    ...     a, b = load_inventory(conn, d), load_inventory(conn, d)
-    >>> a["nodes"].equals(b["nodes"]), len(list(Path(d).glob("inventory-*.arrow")))
-    (True, 2)
+    ...     sorted(load_inventory(conn))
+    ['links', 'nodes']
     """
-    if cache_dir is None:
-        return {name: _read_table(conn, name) for name in _INVENTORY}
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
-    cache = Path(cache_dir)
-    key = inventory_mark(conn)  # first: see above
-    paths = {name: cache / f"inventory-{key}-{name}.arrow" for name in _INVENTORY}
-    try:
-        if all(p.exists() for p in paths.values()):
-            return {name: feather.read_table(p).to_pandas() for name, p in paths.items()}
-    except (OSError, pa.ArrowException):
-        pass
-    frames = {name: _read_table(conn, name) for name in _INVENTORY}
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        for old in cache.glob("inventory-*.arrow"):
-            if old not in paths.values():
-                old.unlink(missing_ok=True)
-        for name, p in paths.items():
-            tmp = p.with_suffix(f".{os.getpid()}.tmp")
-            feather.write_feather(frames[name], tmp, compression="lz4")
-            os.replace(tmp, p)  # whole files only
-    except (OSError, pa.ArrowException):
-        pass
-    return frames
+    return {name: _read_table(conn, name) for name in _INVENTORY}
 
 
 def site_locations(conn: Connection) -> pd.DataFrame:

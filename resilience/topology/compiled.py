@@ -506,6 +506,22 @@ def to_csr(G: nx.MultiGraph, *, weight: str | None = "subscribers") -> CSRGraph:
     )
 
 
+def _stable_argsort(key: np.ndarray, bound: int) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative keys below ``bound``: when
+    ``bound * len(key)`` fits in int64 the keys are made distinct (``key * len + position``) and
+    sorted by numpy's default sort (several times faster than the stable one on int64); the
+    order is the same, ties by position.
+
+    >>> key = np.array([3, 1, 3, 0, 1])
+    >>> _stable_argsort(key, 4).tolist(), _stable_argsort(key, 2**62).tolist()
+    ([3, 1, 4, 0, 2], [3, 1, 4, 0, 2])
+    """
+    k = len(key)
+    if k < 2 or int(bound) * k >= 2**63:  # Python ints: no overflow in the test
+        return np.argsort(key, kind="stable")
+    return np.argsort(key * k + np.arange(k, dtype=np.int64))
+
+
 def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                  np.ndarray]:
     """networkx's link and adjacency order for links added row by row to a ``MultiGraph``.
@@ -528,7 +544,7 @@ def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.n
 
     Notes
     -----
-    Three stable sorts on one int64 key each: O(m log m), all in numpy.
+    Three sorts on one int64 key each (:func:`_stable_argsort`): O(m log m), all in numpy.
 
     Examples
     --------
@@ -540,14 +556,16 @@ def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     rows = np.arange(m, dtype=np.int64)
     lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
     pair = lo * max(n, 1) + hi
-    by_pair = np.argsort(pair, kind="stable")  # each pair's rows together, ascending
+    by_pair = np.argsort(pair)  # each pair's rows together (any order within a pair)
     sp = pair[by_pair]
     start = np.ones(m, bool)
     start[1:] = sp[1:] != sp[:-1]
+    firsts = np.flatnonzero(start)
     frow = np.empty(m, np.int64)
-    frow[by_pair] = by_pair[start][np.cumsum(start) - 1]  # the row that first joined the pair
-    # stable sorts on one combined key: ties keep row order (as lexsort's last key would)
-    order = np.argsort(lo * max(m, 1) + frow, kind="stable")
+    if m:  # the row that first joined the pair: the least row of its group
+        frow[by_pair] = np.repeat(np.minimum.reduceat(by_pair, firsts), np.diff(np.append(firsts, m)))
+    # sorts on one combined key: ties keep row order (as lexsort's last key would)
+    order = _stable_argsort(lo * max(m, 1) + frow, max(n, 1) * max(m, 1))
     eid_of_row = np.empty(m, np.int64)
     eid_of_row[order] = rows
     keep = np.flatnonzero(ia != ib)
@@ -556,7 +574,7 @@ def link_order(ia: np.ndarray, ib: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     dst = np.empty_like(src)
     dst[0::2], dst[1::2] = ib[keep], ia[keep]
     er = np.repeat(keep, 2)
-    adj = np.argsort(src * max(m, 1) + frow[er], kind="stable")
+    adj = _stable_argsort(src * max(m, 1) + frow[er], max(n, 1) * max(m, 1))
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     return order, indptr, dst[adj].astype(np.int64), eid_of_row[er[adj]]
@@ -857,6 +875,84 @@ def _positions(keys: Any, values: Any, sort: np.ndarray | None = None) -> np.nda
     return pc.index_in(v, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def _arrow_str(values: pd.Series) -> Any:
+    """The Arrow array of an Arrow-backed ``str`` column (``None`` for any other column).
+
+    >>> _arrow_str(pd.Series(["a"], dtype="str")).to_pylist(), _arrow_str(pd.Series(["a"], dtype=object))
+    (['a'], None)
+    """
+    dt = values.dtype
+    if not (isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+
+    arr = pa.array(values.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _id_codes(ids: pd.Series, a: pd.Series, b: pd.Series, lids: pd.Series) -> tuple[np.ndarray, Any, bool] | None:
+    """First-appearance codes of the node ids followed by the link ends interleaved
+    (``a[0], b[0], a[1], ...``), the distinct ids in that order (Arrow text) and whether the
+    link ids are distinct: ``pandas.factorize`` of the object columns, hashed in Arrow.
+    ``None`` when a column has a gap (factorize codes it ``-1``).
+
+    >>> codes, uniq, distinct = _id_codes(pd.Series(["C", "B"]), pd.Series(["B"]), pd.Series(["X"]),
+    ...                                   pd.Series(["L", "L"]))
+    >>> codes.tolist(), uniq.to_pylist(), distinct
+    ([0, 1, 1, 2], ['C', 'B', 'X'], False)
+    """
+    if any(bool(s.isna().any()) for s in (ids, a, b, lids)):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_inv, m = len(ids), len(a)
+    # hashed as ids, all a, all b; then the codes of the bare ends (>= n_inv when the ids are
+    # distinct) renumbered by first appearance in the interleaved order
+    enc = pc.dictionary_encode(pa.concat_arrays([_arrow_text(ids), _arrow_text(a), _arrow_text(b)]))
+    whole = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.empty(n_inv + 2 * m, np.int64)
+    codes[:n_inv] = whole[:n_inv]
+    codes[n_inv::2], codes[n_inv + 1::2] = whole[n_inv:n_inv + m], whole[n_inv + m:]
+    uniq = enc.dictionary
+    if _distinct_prefix(codes, n_inv) and len(uniq) > n_inv:
+        ends = codes[n_inv:]
+        bare = np.flatnonzero(ends >= n_inv)
+        seen, first = np.unique(ends[bare], return_index=True)
+        by_first = seen[np.argsort(first)]  # the bare ends' codes in interleaved first appearance
+        renumber = np.empty(len(uniq) - n_inv, np.int64)
+        renumber[by_first - n_inv] = np.arange(n_inv, len(uniq), dtype=np.int64)
+        ends[bare] = renumber[ends[bare] - n_inv]
+        uniq = uniq.take(pa.array(np.concatenate([np.arange(n_inv, dtype=np.int64), by_first])))
+    lid = _arrow_text(lids)
+    ascending = len(lid) < 2 or pc.all(pc.less(lid.slice(0, len(lid) - 1), lid.slice(1))).as_py()
+    distinct = ascending or len(pc.unique(lid)) == len(lid)  # ascending: no hashing
+    return codes, uniq, distinct
+
+
+def _medium_codes(medium: pd.Series, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each link's medium (``fiber`` when missing or empty) in link ``order``, as
+    first-appearance codes and their categories (``pandas.factorize``; in Arrow for Arrow text).
+
+    >>> codes, cats = _medium_codes(pd.Series(["radio", None, "", "copper"], dtype="str"), np.array([3, 2, 1, 0]))
+    >>> codes.tolist(), cats.tolist()
+    ([0, 1, 1, 2], ['copper', 'fiber', 'radio'])
+    """
+    arr = _arrow_str(medium)
+    if arr is None:
+        fill = medium.astype(object).where(medium.notna() & (medium != ""), "fiber")
+        codes, cats = pd.factorize(fill.astype(str).to_numpy(dtype=object)[order])
+        return codes.astype(np.int64), np.asarray(cats, dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fiber = pa.scalar("fiber", arr.type)
+    arr = pc.fill_null(arr, fiber)
+    enc = pc.dictionary_encode(pc.if_else(pc.equal(arr, ""), fiber, arr).take(pa.array(order)))
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def compile_inventory(nodes: Any, links: Any) -> CompiledInventory | None:
     """The inventory half of :func:`compile_network` (see :class:`CompiledInventory`).
 
@@ -876,17 +972,22 @@ def compile_inventory(nodes: Any, links: Any) -> CompiledInventory | None:
     ids = nd["node_id"].astype(str).reset_index(drop=True)
     lids = ld["link_id"].astype(str).reset_index(drop=True)
     n_inv, m = len(ids), len(lids)
-    ids_o = ids.to_numpy(dtype=object)
 
     # nodes: the inventory's, then endpoints named only by a link, in the order networkx adds
     # them (bare: no attributes). One hash pass over the ids and the interleaved endpoints:
     # codes are in first-appearance order, so the inventory ids are distinct exactly when
     # their codes are 0..n_inv-1.
-    ends = np.empty(2 * m, dtype=object)
-    ends[0::2] = ld["a"].astype(str).to_numpy(dtype=object)
-    ends[1::2] = ld["b"].astype(str).to_numpy(dtype=object)
-    codes, uniq = pd.factorize(np.concatenate([ids_o, ends]))
-    if not (_distinct_prefix(codes, n_inv) and _distinct_prefix(pd.factorize(lids.to_numpy(dtype=object))[0], m)):
+    ends_a, ends_b = ld["a"].astype(str), ld["b"].astype(str)
+    fast = _id_codes(ids, ends_a, ends_b, lids)
+    if fast is not None:  # text without gaps: hashed in Arrow
+        codes, uniq, lids_distinct = fast
+    else:
+        ends = np.empty(2 * m, dtype=object)
+        ends[0::2] = ends_a.to_numpy(dtype=object)
+        ends[1::2] = ends_b.to_numpy(dtype=object)
+        codes, uniq = pd.factorize(np.concatenate([ids.to_numpy(dtype=object), ends]))
+        lids_distinct = _distinct_prefix(pd.factorize(lids.to_numpy(dtype=object))[0], m)
+    if not (_distinct_prefix(codes, n_inv) and lids_distinct):
         return None
     n = int(codes.max()) + 1 if len(codes) else 0
     ia = codes[n_inv::2].astype(np.int64)
@@ -941,13 +1042,12 @@ def compile_inventory(nodes: Any, links: Any) -> CompiledInventory | None:
 
     # links, in networkx's order
     order, indptr, nbr, eid = link_order(ia, ib, n)
-    medium = ld["medium"].astype(object).where(ld["medium"].notna() & (ld["medium"] != ""), "fiber")
-    mcodes, mcats = pd.factorize(medium.astype(str).to_numpy(dtype=object)[order])
+    mcodes, mcats = _medium_codes(ld["medium"], order)
     link, srlg_names = group_srlg_codes(ld["srlg"])
     at_link = np.empty(m, np.int64)
     at_link[order] = np.arange(m, dtype=np.int64)
     sn, sptr, slinks = _srlg_groups_flat(at_link[link], srlg_names)
-    node_ids = _arrow_text(np.asarray(uniq[:n], dtype=object))
+    node_ids = uniq if fast is not None else _arrow_text(np.asarray(uniq[:n], dtype=object))
     import pyarrow.compute as pc
 
     node_sort = pc.sort_indices(node_ids.slice(0, n_inv)).to_numpy().astype(np.int64)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
@@ -73,10 +72,6 @@ def _assert_uncached_equal(url: str) -> None:
     _assert_same_model(model, fresh)
 
 
-def _cached(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "r.db.cache").glob("inventory-*.arrow"))
-
-
 def _compiled(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "r.db.cache").glob("compiled-*.arrow"))
 
@@ -84,23 +79,33 @@ def _compiled(tmp_path: Path) -> list[str]:
 def test_cache_is_written_once_and_read_back(tmp_path):
     url = _store(tmp_path)
     _assert_uncached_equal(url)
-    files = _cached(tmp_path)
-    assert len(files) == 2  # nodes and links
+    files = _compiled(tmp_path)
+    assert len(files) == 1  # the compiled inventory only (no copy of the frames beside it)
+    assert sorted(p.name for p in (tmp_path / "r.db.cache").iterdir()) == files
     mtimes = [(tmp_path / "r.db.cache" / f).stat().st_mtime_ns for f in files]
-    _assert_uncached_equal(url)  # a hit: the same files, not rewritten
-    assert _cached(tmp_path) == files
+    _assert_uncached_equal(url)  # a hit: the same file, not rewritten
+    assert _compiled(tmp_path) == files
     assert [(tmp_path / "r.db.cache" / f).stat().st_mtime_ns for f in files] == mtimes
+
+
+def test_frames_kept_by_earlier_versions_are_removed(tmp_path):
+    url = _store(tmp_path)
+    (tmp_path / "r.db.cache").mkdir()
+    old = tmp_path / "r.db.cache" / "inventory-0123456789abcdef01234567-nodes.arrow"
+    old.write_bytes(b"frames of an earlier version")
+    api.load_model(db_url=url)
+    assert not old.exists() and len(_compiled(tmp_path)) == 1
 
 
 def test_set_kind_invalidates_the_cache(tmp_path):
     url = _store(tmp_path)
     before = api.load_model(db_url=url)
-    old = _cached(tmp_path)
+    old = _compiled(tmp_path)
     api.set_kind(["A1"], "core", db_url=url)
     after = api.load_model(db_url=url)
     assert [before.nodes[i] for i in before.roots] == ["C1"]
     assert sorted(after.nodes[i] for i in after.roots) == ["A1", "C1"]
-    assert len(_cached(tmp_path)) == 2 and not set(old) & set(_cached(tmp_path))  # old removed
+    assert len(_compiled(tmp_path)) == 1 and not set(old) & set(_compiled(tmp_path))  # old removed
     _assert_uncached_equal(url)
 
 
@@ -122,7 +127,7 @@ def test_inventory_feed_invalidates_the_cache(tmp_path):
 def test_unreadable_cache_falls_back_to_the_tables(tmp_path):
     url = _store(tmp_path)
     api.load_model(db_url=url)
-    for f in _cached(tmp_path):
+    for f in _compiled(tmp_path):
         (tmp_path / "r.db.cache" / f).write_bytes(b"not arrow")
     _assert_uncached_equal(url)
 
@@ -135,19 +140,6 @@ def test_unreadable_cache_falls_back_to_the_tables(tmp_path):
 ])
 def test_cache_only_beside_an_sqlite_file(url, expected):
     assert _inventory_cache_dir(create_engine(url)) == expected
-
-
-def test_cache_frames_keep_the_dtypes(tmp_path):
-    url = _store(tmp_path)
-    api.load_model(db_url=url)
-    from resilience.store.engine import make_engine
-    from resilience.store.repo import load_inventory
-
-    with make_engine(url).connect() as conn:
-        cached = load_inventory(conn, tmp_path / "r.db.cache")
-    tables = api.load_state(db_url=url)
-    for name in ("nodes", "links"):
-        pd.testing.assert_frame_equal(cached[name], tables[name])
 
 
 def test_compiled_inventory_is_kept_and_read_back(tmp_path, monkeypatch):
