@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from resilience.feeds.readers import FEED_KINDS, read_feed, sha256_of
 from resilience.feeds.records import RawFeed, Reject
 from resilience.feeds.validate import (
     ValidationContext,
+    id_set,
     positions_in,
     preload_great_expectations,
     validate_rows,
@@ -171,7 +173,7 @@ def _parts(raw: RawFeed) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
 
 
 def _new_sources(row_kind: str, frame: pd.DataFrame, good: pd.DataFrame,
-                 owners: pd.DataFrame | None) -> np.ndarray:
+                 owners: pd.DataFrame | None, owner_ids: Any = None) -> np.ndarray:
     """The source each good row claims: the file's (GraphML), else ``feed:<operator>`` (links:
     the operator of their end ``a``, from ``owners``: the stored nodes' operators by id)."""
     pos = good["_line"].to_numpy()
@@ -182,15 +184,17 @@ def _new_sources(row_kind: str, frame: pd.DataFrame, good: pd.DataFrame,
     # Per operator, not per link: a few distinct operators among a million nodes.
     codes, operators = pd.factorize(owners["operator"].to_numpy(dtype=object))
     sources = np.array(["feed:" + str(o) for o in operators] + ["feed:"], dtype=object)
-    at = positions_in(good["a"], owners.index)
+    at = positions_in(good["a"], owners.index if owner_ids is None else owner_ids)
     return sources[np.where(at >= 0, codes[at], len(operators))]
 
 
 def _claim(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, good: pd.DataFrame, *,
            path: str, allow_redefine: bool, refuse: bool,
-           owners: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[Reject], int]:
+           owners: pd.DataFrame | None = None, owner_ids: Any = None
+           ) -> tuple[pd.DataFrame, list[Reject], int]:
     """Attach each good inventory row's source and check it against the stored element's
-    (``owners``, links: the stored nodes' operators by id, read by the caller).
+    (``owners``, links: the stored nodes' operators by id, read by the caller; ``owner_ids``:
+    their ids as :func:`~resilience.feeds.validate.id_set` gives them).
 
     Returns the rows to store, the rows refused (only when not ``refuse``: a retry keeps them in
     quarantine) and how many elements of another source are taken over.
@@ -202,7 +206,7 @@ def _claim(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, good: pd
     ids = good[key].to_numpy(dtype=object)
     old = current["source"].reindex(ids).to_numpy(dtype=object)
     known = pd.notna(old)
-    new = _new_sources(row_kind, frame, good, owners)
+    new = _new_sources(row_kind, frame, good, owners, owner_ids)
     good["source"] = new
     if row_kind == "nodes" and "kind_given" in frame:
         # A GraphML node without a kind keeps the role it has (set by --core or set-kind).
@@ -243,10 +247,10 @@ def _store_part(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, ctx
                 skip_existing: bool) -> _Stored:
     """Validate and store one part of a file (the one path for ingest and quarantine retry)."""
     frame = frame.reset_index(drop=True)
-    owners = None
+    owners = owner_ids = None
     if row_kind == "links":  # one read of the nodes: the ids checked and their operators
         owners = repo.current_values(conn, "nodes", ["operator"])
-        ctx.known_nodes = owners.index
+        ctx.known_nodes = owner_ids = id_set(owners.index)  # converted once for both lookups
     elif row_kind == "node_status":
         ctx.known_nodes = repo.known_ids(conn, "nodes")
     elif row_kind == "link_status":
@@ -257,7 +261,7 @@ def _store_part(conn, row_kind: str, frame: pd.DataFrame, lines: np.ndarray, ctx
         if len(good):
             good, refused, redefined = _claim(conn, row_kind, frame, lines, good, path=path,
                                               allow_redefine=allow_redefine, refuse=refuse,
-                                              owners=owners)
+                                              owners=owners, owner_ids=owner_ids)
             rejects += refused
         upsert = repo.upsert_nodes if row_kind == "nodes" else repo.upsert_links
         upsert(conn, good, origin=origin, sha256=sha256)

@@ -56,7 +56,7 @@ from resilience.topology.model import (
 )
 
 __all__ = ["ValidationContext", "Validated", "validate_rows", "expectation_suite_spec", "NUMBER_RANGES",
-           "positions_in", "preload_great_expectations", "utc_now"]
+           "id_set", "positions_in", "preload_great_expectations", "utc_now"]
 
 # An offset after a time of day (``16:10:00+09:00``, ``161000Z``): a bare date's ``-01`` is no offset.
 _OFFSET_RE = r"\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
@@ -146,8 +146,8 @@ def _text(s: pd.Series) -> pd.Series:
     return s.where(s != "", None)
 
 
-def _arrow(s: pd.Series) -> pa.ChunkedArray:
-    """The Arrow strings of a text column (no copy for pandas' Arrow-backed ``str``)."""
+def _arrow(s: pd.Series | pd.Index) -> pa.ChunkedArray:
+    """The Arrow strings of a text column or index (no copy for pandas' Arrow-backed ``str``)."""
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         return pa.chunked_array(s.array.__arrow_array__())
     return pa.chunked_array([pa.array(s.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)])
@@ -250,7 +250,7 @@ def _known_set(known: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | 
         return arr if text and not arr.null_count else None
     if isinstance(known, pd.Index) and isinstance(known.dtype, pd.StringDtype):
         if known.dtype.storage == "pyarrow" and not known.hasnans:
-            return pa.chunked_array(known.array.__arrow_array__()).combine_chunks()
+            return _arrow(known).combine_chunks()
         return None
     values = known.to_numpy(dtype=object) if isinstance(known, pd.Index) else np.array(list(known), dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
@@ -289,7 +289,19 @@ def _isin(columns: list[pd.Series], known: Iterable[str] | pa.Array | pa.Chunked
     return out
 
 
-def positions_in(values: pd.Series, known: pd.Index) -> np.ndarray:
+def id_set(known: pd.Index) -> pd.Index | pa.Array:
+    """Known ids in the form :func:`positions_in` and the reference checks look them up in
+    fastest: one Arrow text array when they are all text (converted once here, not by every
+    lookup), else the index as given.
+
+    >>> id_set(pd.Index(["n1", "n2"], dtype=object)).to_pylist(), id_set(pd.Index([1, 2])).tolist()
+    (['n1', 'n2'], [1, 2])
+    """
+    value_set = _known_set(known)
+    return known if value_set is None else value_set
+
+
+def positions_in(values: pd.Series, known: pd.Index | pa.Array) -> np.ndarray:
     """Where each value is in the unique ids ``known`` (its position; -1: not there, or missing).
 
     One Arrow hash lookup when the ids are all text (the same value set :func:`_isin` builds),
