@@ -27,8 +27,9 @@ exec setpriv --reuid="$uid" --regid=0 --clear-groups -- bash -euo pipefail -c '
   if airflow users list --output plain 2>/dev/null | awk "{print \$2}" | grep -qx "$AIRFLOW_ADMIN_USER"; then
     echo "init: Airflow user $AIRFLOW_ADMIN_USER exists (change its password in the UI)"
   else
-    airflow users create --role Admin --username "$AIRFLOW_ADMIN_USER" --password "$AIRFLOW_ADMIN_PASSWORD" \
-      --email "${AIRFLOW_ADMIN_EMAIL:-$AIRFLOW_ADMIN_USER@localhost}" --firstname NOC --lastname Admin >/dev/null
+    # --name=value: a value that starts with "-" (an operator-chosen password) is not read as an option
+    airflow users create --role=Admin --username="$AIRFLOW_ADMIN_USER" --password="$AIRFLOW_ADMIN_PASSWORD" \
+      --email="${AIRFLOW_ADMIN_EMAIL:-$AIRFLOW_ADMIN_USER@localhost}" --firstname=NOC --lastname=Admin >/dev/null
     echo "init: Airflow user $AIRFLOW_ADMIN_USER created"
   fi
   echo "init: airflow and the resilience store are migrated"

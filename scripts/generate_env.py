@@ -33,19 +33,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def token(nbytes: int) -> str:
+    """``secrets.token_urlsafe(nbytes)`` that never starts with ``-``.
+
+    One token in 64 would otherwise start with a dash, and a command line that is handed it as
+    a separate argument (``airflow users create --password -x…``, ``snmptrap -c -x…``) reads it
+    as an option. The first character is drawn again, so the token keeps its length and stays
+    uniform over the other 63 characters.
+
+    Example
+    -------
+    >>> all(not token(24).startswith("-") and len(token(24)) == 32 for _ in range(500))
+    True
+    """
+    value = secrets.token_urlsafe(nbytes)
+    while value.startswith("-"):
+        value = secrets.token_urlsafe(nbytes)[0] + value[1:]
+    return value
+
+
 def generated_secrets() -> dict[str, str]:
-    """A fresh, distinct value for every secret of ``.env.example`` (and the alert webhook)."""
+    """A fresh, distinct value for every secret of ``.env.example`` (and the alert webhook).
+
+    No value starts with ``-`` (see :func:`token`).
+    """
     return {
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
-        "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(32),
-        "RESILIENCE_DB_PASSWORD": secrets.token_urlsafe(32),
+        "POSTGRES_PASSWORD": token(32),
+        "AIRFLOW_DB_PASSWORD": token(32),
+        "RESILIENCE_DB_PASSWORD": token(32),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(64),
-        "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(24),
-        "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
-        "RESILIENCE_RECEIVER_TOKEN": secrets.token_urlsafe(32),
-        "RESILIENCE_SNMP_COMMUNITIES": secrets.token_urlsafe(24),
+        "AIRFLOW_JWT_SECRET": token(64),
+        "AIRFLOW_API_SECRET_KEY": token(32),
+        "AIRFLOW_ADMIN_PASSWORD": token(24),
+        "GRAFANA_ADMIN_PASSWORD": token(24),
+        "RESILIENCE_RECEIVER_TOKEN": token(32),
+        "RESILIENCE_SNMP_COMMUNITIES": token(24),
         "RESILIENCE_ALERT_WEBHOOK_URL": "http://alert-receiver:9099/alerts",
     }
 
