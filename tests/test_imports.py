@@ -57,3 +57,18 @@ def test_the_store_and_the_snapshot_contract_load_no_networkx():
                          env=os.environ, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False", out.stdout
+
+
+def test_the_report_loads_no_networkx():
+    # `resilience report` reads a stored snapshot: it needs analysis.coverage, and the analysis
+    # package loads its names on first use, so blast/traversal (networkx, numba) stay unloaded
+    code = ("import sys, resilience.reports.report, resilience.api.reports\n"
+            "print(sorted(m for m in ('networkx', 'numba', 'scipy') if m in sys.modules))\n"
+            "import resilience.analysis.outage_causes\n"
+            "from resilience.analysis import causes\n"
+            "print(causes.__module__, causes.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=os.environ, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    # the function, not the module of the same name, even once that module is imported
+    assert out.stdout.split("\n")[:2] == ["[]", "resilience.analysis.outage_causes causes"], out.stdout

@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from resilience.analysis.causes import power_gone_mask
+from resilience.analysis.outage_causes import power_gone_mask
 from resilience.analysis.traversal import root_indices, whole_counts, widest_out_times
 from resilience.topology.compiled import CSRGraph, to_csr
 

@@ -1,13 +1,13 @@
 """Root outages: the outage each out node depends on, found by following ``upstream`` chains.
 
-:func:`resilience.analysis.causes.causes` gives every out node its nearest down element upstream
+:func:`resilience.analysis.outage_causes.causes` gives every out node its nearest down element upstream
 (``upstream``) and marks the nodes that are out on their own account (``root_cause``).
 :func:`root_outages` follows those links to the root outage behind each out node (an out site
 that is a root cause, or a cut link) and counts what each root outage explains: the numbers an
 operator pages on and the exporter publishes per root outage.
 
 Pure Python over rows (no graph): it runs on a stored snapshot's ``nodes_out`` rows as well as
-on a fresh :func:`~resilience.analysis.causes.causes` frame.
+on a fresh :func:`~resilience.analysis.outage_causes.causes` frame.
 
 Example
 -------

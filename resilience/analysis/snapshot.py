@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from resilience.analysis.blast import BlastArrays, _depth_kernel, blast_arrays
-from resilience.analysis.causes import cause_arrays, upstream_ids
 from resilience.analysis.coverage import coverage_warnings, warn_coverage
 from resilience.analysis.forecast import DEFAULT_HORIZONS, death_hours
+from resilience.analysis.outage_causes import cause_arrays, upstream_ids
 from resilience.analysis.srlg import srlg_blast_radius
 from resilience.analysis.traversal import DFSResult, root_indices, whole_counts, widest_out_times
 from resilience.topology.compiled import CSRGraph, to_csr

@@ -49,8 +49,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from resilience.analysis.causes import power_gone_mask
 from resilience.analysis.forecast import battery_hours_left
+from resilience.analysis.outage_causes import power_gone_mask
 from resilience.analysis.traversal import bfs_into, widest_out_times
 from resilience.jit import njit
 from resilience.restoration.resources import Resources

@@ -191,8 +191,8 @@ def test_small_graph_python_kernels_match_the_compiled_ones(path, monkeypatch):
     """Below SMALL_GRAPH the searches run as plain Python (no numba cache load for a one-shot
     command on a few sites): the same answers as the compiled kernels."""
     from resilience.analysis import traversal
-    from resilience.analysis.causes import cause_arrays
     from resilience.analysis.forecast import death_hours
+    from resilience.analysis.outage_causes import cause_arrays
 
     frames = _zoo_frames(zoo_multigraph(path), 1)
     model = compile_network(*frames)
