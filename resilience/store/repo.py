@@ -417,10 +417,10 @@ def indexes_built_after(conn: Connection, table: Any, rows: int, *, empty: bool)
     -------
     >>> from resilience.store.engine import make_engine, migrate
     >>> engine = make_engine("sqlite://"); migrate(engine)
-    >>> with engine.begin() as conn, indexes_built_after(conn, t.links, 0, empty=True):
+    >>> with engine.begin() as conn, indexes_built_after(conn, t.snapshot_elements, 0, empty=True):
     ...     pass  # a small load keeps the indexes as they are
-    >>> sorted(ix.name for ix in t.links.indexes) == sorted(
-    ...     i["name"] for i in __import__("sqlalchemy").inspect(engine).get_indexes("links"))
+    >>> sorted(ix.name for ix in t.snapshot_elements.indexes) == sorted(
+    ...     i["name"] for i in __import__("sqlalchemy").inspect(engine).get_indexes("snapshot_elements"))
     True
     """
     rebuild = list(table.indexes) if empty and rows >= _REBUILD_FROM else []

@@ -156,8 +156,8 @@ links = Table(
     "links",
     metadata,
     Column("link_id", String(128), primary_key=True),
-    Column("a", String(128), nullable=False, index=True),
-    Column("b", String(128), nullable=False, index=True),
+    Column("a", String(128), nullable=False),  # no index: no query looks a link up by an end (0007)
+    Column("b", String(128), nullable=False),
     Column("medium", String(32), nullable=False),
     Column("capacity_mbps", Float),
     Column("srlg", Text, nullable=False, default=""),  # ';'-separated group ids

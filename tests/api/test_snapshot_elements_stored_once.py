@@ -172,6 +172,42 @@ def test_a_first_snapshot_into_an_empty_table_rebuilds_the_indexes(engine, monke
                                       check_dtype=False)
 
 
+def test_a_failed_first_write_rolls_back_its_rebuilt_indexes(engine, monkeypatch):
+    """The first write into an empty table drops its indexes and builds them after the rows, in
+    its transaction: a failure after the rows leaves neither rows nor a missing index."""
+    from sqlalchemy import event
+    from sqlalchemy import inspect as sa_inspect
+
+    from resilience.store import repo
+    from resilience.store import snapshots as snapshots_module
+
+    monkeypatch.setattr(repo, "_REBUILD_FROM", 100)
+    statements: list[str] = []
+
+    record = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+
+    real_insert = snapshots_module.bulk_insert
+
+    def insert_then_fail(conn, table, frame):
+        real_insert(conn, table, frame)
+        if table != t.snapshot_elements.name:  # the element rows and their indexes are in
+            raise RuntimeError("after the element rows")
+
+    monkeypatch.setattr(snapshots_module, "bulk_insert", insert_then_fail)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with pytest.raises(RuntimeError, match="after the element rows"):
+            write_snapshot(engine, _snapshot(_elements(200, ties=False), 0))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [s for s in statements if s.strip().upper().startswith("DROP INDEX")]  # it did drop them
+    names = {ix["name"] for ix in sa_inspect(engine).get_indexes("snapshot_elements")}
+    assert names == {ix.name for ix in t.snapshot_elements.indexes}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.snapshot_elements)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(t.snapshots)).scalar_one() == 0
+
+
 def test_rows_inserted_without_a_range_belong_to_their_snapshot_only(engine):
     """Rows written directly (as before ranges existed) get ``until_snapshot_id = snapshot_id + 1``."""
     a = write_snapshot(engine, _snapshot(ELEMENTS.empty(), 0))
