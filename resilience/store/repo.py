@@ -356,10 +356,11 @@ def _insert_rows(driver: sqlite3.Connection, table: str, cols: list[str], column
                 cur.execute(statement, flat)
         if full < n:
             rest = n - full
+            statement = head + ", ".join([row] * rest)  # identifiers and placeholders only
             flat = [None] * (width * rest)
             for j, column in enumerate(columns):
                 flat[j::width] = column[full:]
-            cur.execute(head + ", ".join([row] * rest), flat)
+            cur.execute(statement, flat)
     finally:
         cur.close()
 
