@@ -1,10 +1,10 @@
 """Repository functions: bulk writes of validated feed rows and reads of the current state.
 
 Bulk rows go through a temporary staging table (``COPY`` on PostgreSQL, multi-row ``INSERT``
-statements on SQLite: :func:`_insert_rows`), then one set-based statement each updates the current-state table and appends
-transitions to history. A first load of ``nodes`` or ``links`` (the table empty) goes straight
-into the table. Callers own the transaction: everything one feed file does happens in the
-``Connection`` they pass, so a file is stored whole or not at all.
+statements on SQLite: :func:`_insert_rows`), then one set-based statement each updates the
+current-state table and appends transitions to history. A first load of ``nodes`` or ``links``
+(the table empty) goes straight into the table. Callers own the transaction: everything one
+feed file does happens in the ``Connection`` they pass, so a file is stored whole or not at all.
 
 Every status ingest stamps the current-state rows it writes with the next value of the change
 sequence (``status_seq``), so a long-running reader re-reads only what changed

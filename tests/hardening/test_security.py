@@ -65,7 +65,6 @@ ALLOWED = {
     "resilience/store/repo.py": {
         "key", "table", "name", "ddl", "stage", "updates", "where", "current", "history", "differs",
         "', '.join(cols)", "', '.join(vcols)", "', '.join(('s.' + c for c in vcols))",
-        "', '.join('?' * len(cols))",
         # inventory change history and re-reads: column lists / conditions built from the
         # fixed type dicts, a counter-made temp table name, a fixed ON COMMIT clause
         "changed", "on_commit", "pairs", "selects", "dedupe",
