@@ -346,20 +346,14 @@ def _insert_rows(driver: sqlite3.Connection, table: str, cols: list[str], column
     row = f"({', '.join('?' * width)})"
     cur = driver.cursor()
     try:
-        flat: list = [None] * (width * per)
-        full = n - n % per
-        if full:
-            statement = head + ", ".join([row] * per)
-            for start in range(0, full, per):
-                for j, column in enumerate(columns):
-                    flat[j::width] = column[start:start + per]
-                cur.execute(statement, flat)
-        if full < n:
-            rest = n - full
-            statement = head + ", ".join([row] * rest)  # identifiers and placeholders only
-            flat = [None] * (width * rest)
+        flat: list = []
+        statement = ""
+        for start in range(0, n, per):
+            k = min(per, n - start)  # per, but for the last statement
+            if len(flat) != width * k:  # identifiers and placeholders only
+                flat, statement = [None] * (width * k), head + ", ".join([row] * k)
             for j, column in enumerate(columns):
-                flat[j::width] = column[full:]
+                flat[j::width] = column[start:start + k]
             cur.execute(statement, flat)
     finally:
         cur.close()
